@@ -103,6 +103,7 @@ class TrainConfig:
     ct_iterations: int = 200           # stage 2: UDA + content transfer (flags in_ct, out_ct)
     batch_size: int = 2
     seed: int = 0
+    init_checkpoint: str = ""          # start from these model weights (the paper starts from DISE's)
     eval_every: int = 200
     checkpoint_every: int = 100
     log_every: int = 10

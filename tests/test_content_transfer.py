@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+
+from zsct_lib.content_transfer import (align_to_target_ground, ground_top_row, head_mask, median_gate, paste,
+                                       shift_rows, standing_on_ground, tail_label, tail_pixel_count, transfer_mask)
+
+I = 255  # ignore
+
+
+def test_tail_label_keeps_tail_and_applies_cooccurrence():
+    # image 0: pole (5) with a sign (7), a rider (12) without a two-wheeler, road (0)
+    # image 1: pole without light/sign, rider (12) on a bicycle (18)
+    label = torch.tensor([
+        [[5, 7, 12, 0]],
+        [[5, 12, 18, 0]],
+    ])
+    assert tail_label(label).tolist() == [[[5, 7, I, I]], [[I, 12, 18, I]]]
+    assert tail_label(label[0]).tolist() == [[5, 7, I, I]]           # a single [H,W] map too
+
+
+def test_head_mask_excludes_tail_and_ignored():
+    pseudo = torch.tensor([[[0, 5, I, 10]]])
+    assert head_mask(pseudo).tolist() == [[[True, False, False, True]]]
+
+
+def test_transfer_mask_is_source_tail_and_target_head():
+    source = torch.tensor([[[6, 6, 6, 0]]])          # traffic lights, then road
+    target = torch.tensor([[[0, 7, I, 0]]])          # head, tail, ignored, head
+    assert transfer_mask(source, target).tolist() == [[[True, False, False, False]]]
+
+
+def test_paste_images_and_labels():
+    mask = torch.tensor([[[True, False]]])
+    source = torch.ones(1, 3, 1, 2)
+    target = torch.zeros(1, 3, 1, 2)
+    out = paste(mask, source, target)
+    assert out[0, :, 0, 0].tolist() == [1, 1, 1] and out[0, :, 0, 1].tolist() == [0, 0, 0]
+    labels = paste(mask, torch.tensor([[[6, 6]]]), torch.tensor([[[0, I]]]))
+    assert labels.tolist() == [[[6, I]]]
+    with pytest.raises(ValueError, match="shape"):
+        paste(mask, torch.ones(1, 3, 1, 2), torch.ones(1, 1, 1, 2))
+
+
+def test_tail_pixel_count_and_median_gate():
+    labels = torch.tensor([[[5, 5, 0]], [[5, 7, 7]], [[12, 17, 0]]])
+    counts = tail_pixel_count(labels)
+    assert counts.tolist() == [0, 3, 2]                 # image 0: poles without light/sign do not count
+    median, gate = median_gate(counts)
+    assert median == 2 and gate.tolist() == [False, True, False]   # strictly above the median
+    with pytest.raises(ValueError):
+        median_gate([])
+
+
+def test_context_aware_alignment_moves_content_to_target_ground():
+    h, w = 8, 4
+    source = torch.full((1, h, w), 10)              # sky
+    source[0, 4:] = 0                               # road from row 4
+    source[0, 2:4, 1] = 12                          # a rider standing on it
+    source[0, 2:4, 2] = 18
+    target = torch.full((1, h, w), 10)
+    target[0, 6:] = 0                               # the target camera sees its road begin 2 rows lower
+    assert ground_top_row(source).tolist() == [4.0] and ground_top_row(target).tolist() == [6.0]
+    # pasted in place, the rider would hang in the target's sky
+    assert standing_on_ground(transfer_mask(source, target), target).tolist() == [False]
+    image = torch.zeros(1, 3, h, w)
+    image[0, :, 2:4, 1:3] = 1.0
+    moved_image, moved_label, shifts = align_to_target_ground(image, source, target)
+    assert shifts.tolist() == [2]
+    assert moved_label[0, 4:6, 1].tolist() == [12, 12] and moved_image[0, 0, 4:6, 1:3].eq(1).all()
+    assert moved_label[0, :2].eq(I).all()           # rows uncovered by the shift are ignored
+    assert standing_on_ground(transfer_mask(moved_label, target), target).tolist() == [True]
+
+
+def test_shift_rows_both_ways():
+    x = torch.arange(4).view(4, 1)
+    assert shift_rows(x, 1, -1).flatten().tolist() == [-1, 0, 1, 2]
+    assert shift_rows(x, -2, -1).flatten().tolist() == [2, 3, -1, -1]
+    assert shift_rows(x, 9, -1).flatten().tolist() == [-1] * 4

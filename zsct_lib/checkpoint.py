@@ -1,0 +1,81 @@
+"""Checkpoints: written atomically (temporary file, fsync, rename), read with weights_only=True."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+FORMAT = "zsct-checkpoint-1"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable, or made for another model."""
+
+
+def atomic_save(obj, path: str | Path) -> None:
+    """torch.save to a temporary file beside `path`, then rename over it.
+
+    A crash or a full disk during the write leaves any previous file at `path` untouched and no
+    half-written file behind.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_checkpoint(path, model, optimizers: dict, step: int, config: dict) -> None:
+    """Model and optimizer states, the step reached, the config and torch's RNG state."""
+    state = {
+        "format": FORMAT,
+        "step": int(step),
+        "preset": model.preset,
+        "num_classes": int(model.num_classes),
+        "config": config,
+        "model": model.state_dict(),
+        "optimizers": {name: opt.state_dict() for name, opt in optimizers.items()},
+        "torch_rng": torch.get_rng_state(),
+    }
+    atomic_save(state, path)
+
+
+def read_checkpoint(path) -> dict:
+    """Load a checkpoint dict (weights_only=True) and check its format."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated, corrupt or foreign files all end here
+        raise CheckpointError(f"checkpoint {path} could not be read ({type(err).__name__}: {err})") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"checkpoint {path} is not a zsct checkpoint (expected format {FORMAT!r})")
+    return state
+
+
+def load_checkpoint(path, model, optimizers: dict | None = None) -> dict:
+    """Restore model (and optimizer) states from `path`; refuse a checkpoint of another preset or class count."""
+    state = read_checkpoint(path)
+    if state["preset"] != model.preset:
+        raise CheckpointError(f"checkpoint {path} was made for preset {state['preset']!r}, "
+                              f"but the model is {model.preset!r}")
+    if state["num_classes"] != model.num_classes:
+        raise CheckpointError(f"checkpoint {path} predicts {state['num_classes']} classes, "
+                              f"but the model has {model.num_classes}")
+    model.load_state_dict(state["model"])
+    for name, opt in (optimizers or {}).items():
+        if name not in state["optimizers"]:
+            raise CheckpointError(f"checkpoint {path} has no state for optimizer {name!r}")
+        opt.load_state_dict(state["optimizers"][name])
+    return state

@@ -1,0 +1,171 @@
+"""Command line: `zsct train | eval | demo | ablate | bench | stats | figures`, each with --help."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _add_config_args(parser, default_config: str | None = "tiny"):
+    parser.add_argument("--config", default=default_config,
+                        help="YAML file, or a name in configs/ (tiny, tiny_synthia, deeplabv2_r101_gta5, ...)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value, e.g. --set train.iterations=100 --set loss.st=false")
+
+
+def cmd_train(args) -> int:
+    from .config import load_config
+    from .evaluation import format_results
+    from .training import train
+
+    cfg = load_config(args.config, args.overrides)
+    result = train(cfg, args.out, resume=args.resume, overwrite=args.overwrite, init_from=args.start_from)
+    print(format_results(result, title=f"{args.config} -> {args.out}"))
+    print(f"wrote {Path(args.out) / 'eval.json'}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    import torch
+
+    from .checkpoint import read_checkpoint
+    from .config import config_from_dict, load_config, _merge, parse_overrides
+    from .data import build_datasets
+    from .evaluation import evaluate, format_results
+    from .models import build_model
+    from .training import resolve_device
+
+    state = read_checkpoint(args.checkpoint)
+    if args.config:
+        cfg = load_config(args.config, args.overrides)
+    else:
+        cfg = config_from_dict(_merge(state["config"], parse_overrides(args.overrides)))
+    cfg.model.init_weights = ""
+    device = resolve_device(cfg.train.device)
+    model = build_model(cfg.model)
+    from .checkpoint import load_checkpoint
+    load_checkpoint(args.checkpoint, model)
+    model.to(device)
+    _, _, val = build_datasets(cfg.data)
+    loader = torch.utils.data.DataLoader(val, batch_size=cfg.eval.batch_size, num_workers=cfg.data.num_workers)
+    result = evaluate(model, loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images, progress=True)
+    print(format_results(result, title=str(args.checkpoint)))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+        print(f"wrote {args.out}")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .experiments import run_demo
+
+    run_demo(args.out, quick=args.quick)
+    return 0
+
+
+def cmd_ablate(args) -> int:
+    from .experiments import run_ablation
+
+    run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
+                 jobs=args.jobs)
+    return 0
+
+
+def cmd_stats(args) -> int:
+    from .config import load_config
+    from .data import StreetScenes, class_statistics, format_class_statistics
+
+    cfg = load_config(args.config, args.overrides)
+    d = cfg.data
+    source = StreetScenes("source_train", d.benchmark, args.size, d.height, d.width, d.seed)
+    target = StreetScenes("target_val", d.benchmark, args.size, d.height, d.width, d.seed)
+    stats = class_statistics({"source": source, "target": target})
+    print(f"benchmark {d.benchmark}, {args.size} images per domain at {d.height}x{d.width}, seed {d.seed}")
+    print(format_class_statistics(stats))
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    run_bench(args.config, args.overrides, batch_sizes=args.batch_size, options=args.options, iterations=args.iterations,
+              warmup=args.warmup, out=args.out)
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from .figures import make_figures
+
+    for path in make_figures(args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="zsct", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a config; writes checkpoints, metrics.jsonl and eval.json to --out")
+    _add_config_args(p)
+    p.add_argument("--out", required=True, help="run folder")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
+    p.add_argument("--start-from", default=None, metavar="CKPT",
+                   help="start from another run's checkpoint (weights, optimizers and step), e.g. its stage1.pt")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="score a checkpoint on the target validation split")
+    p.add_argument("--checkpoint", required=True)
+    _add_config_args(p, default_config=None)
+    p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method on the embedded benchmark (<5 min on 2 CPU cores)")
+    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ablate", help="the ablation of Tables 3/4: NonAdapt, Sty, +Cyc, +ST, +In, +Out, oracle over seeds")
+    _add_config_args(p)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", required=True)
+    p.add_argument("--quick", action="store_true", help="a reduced study in a few minutes")
+    p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
+    p.set_defaults(func=cmd_ablate)
+
+    p = sub.add_parser("bench", help="time the full training iteration for speed options")
+    _add_config_args(p)
+    p.add_argument("--batch-size", type=int, action="append", default=None)
+    p.add_argument("--options", default="all", help="comma list: fp32,tf32,bf16,channels_last,compile,fused or all")
+    p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--out", default=None, help="write the table as JSON here")
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("stats", help="per-class pixel share and image share of both domains of the embedded benchmark")
+    _add_config_args(p)
+    p.add_argument("--size", type=int, default=200, help="images per domain")
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("figures", help="regenerate every figure in figures/")
+    p.add_argument("--out", default="figures")
+    p.set_defaults(func=cmd_figures)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .checkpoint import CheckpointError
+    from .config import ConfigError
+    from .training import NonFiniteLossError, RunDirectoryError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, CheckpointError, RunDirectoryError, NonFiniteLossError, FileNotFoundError, ValueError) as err:
+        print(f"zsct {args.command}: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""The three datasets a run needs, from a DataConfig: source train, target train (unlabelled), target val."""
+from __future__ import annotations
+
+from ..config import DataConfig
+from .real import GTA5, Cityscapes, Synthia, Unlabelled
+from .synthetic import StreetScenes
+from .transforms import eval_transform
+
+
+def build_datasets(cfg: DataConfig, oracle: bool = False):
+    """(source_train, target_train, target_val) without training augmentation (the trainer adds it).
+
+    source_train yields (image, label); target_train yields the image alone, so no training code path
+    can read target labels, except with oracle=True, where it yields the labelled target training
+    set (the oracle upper bound trains on it in place of the source). target_val yields (image resized
+    to data.height x data.width, label at its own size).
+    """
+    val_transform = eval_transform(cfg)
+    if cfg.source == "synthetic":
+        source = StreetScenes("source_train", cfg.benchmark, cfg.source_size, cfg.height, cfg.width, cfg.seed)
+    elif cfg.source == "gta5":
+        source = GTA5(_root(cfg.source_root, "data.source_root", "GTA5"))
+    else:
+        source = Synthia(_root(cfg.source_root, "data.source_root", "SYNTHIA"), num_classes=16)
+    if cfg.target == "synthetic":
+        split = "target_oracle" if oracle else "target_train"
+        target = StreetScenes(split, cfg.benchmark, cfg.target_size, cfg.height, cfg.width, cfg.seed)
+        val = StreetScenes("target_val", cfg.benchmark, cfg.val_size, cfg.height, cfg.width, cfg.seed,
+                           transform=val_transform)
+    else:
+        root = _root(cfg.target_root, "data.target_root", "Cityscapes")
+        target = Cityscapes(root, split="train") if oracle else Unlabelled(Cityscapes(root, split="train", labelled=False))
+        val = Cityscapes(root, split=cfg.val_split, transform=val_transform)
+    if oracle:
+        source = target  # the oracle learns from target labels: the upper bound of adaptation
+    if cfg.source != "synthetic" or cfg.target != "synthetic":
+        source = _resized(source, cfg)
+        target = _resized(target, cfg)
+    return source, target, val
+
+
+def _root(path: str, key: str, name: str) -> str:
+    if not path:
+        raise ValueError(f"config key {key!r} is empty: give the local root folder of {name}")
+    return path
+
+
+class _Resized:
+    """Resize a real dataset's items to data.height x data.width before augmentation (the paper resizes
+    GTA5/Cityscapes to 1024x512 before cropping), keeping the label() fast path."""
+
+    def __init__(self, dataset, cfg: DataConfig):
+        import torch.nn.functional as F
+        self.dataset, self.size, self._F = dataset, (cfg.height, cfg.width), F
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def _image(self, image):
+        return self._F.interpolate(image[None], size=self.size, mode="bilinear", align_corners=False)[0]
+
+    def _label(self, label):
+        return self._F.interpolate(label[None, None].float(), size=self.size, mode="nearest")[0, 0].long()
+
+    def label(self, index):
+        return self._label(self.dataset.label(index))
+
+    def __getitem__(self, index):
+        item = self.dataset[index]
+        if not isinstance(item, tuple):
+            return self._image(item)
+        image, label = item
+        return self._image(image), self._label(label)
+
+
+def _resized(dataset, cfg: DataConfig):
+    return _Resized(dataset, cfg)

@@ -1,0 +1,112 @@
+"""The whole model: shared stem, Ec, Gc, Es, Et, Gs, Gt and the discriminators (paper Fig. 1)."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..config import ModelConfig
+from .backbone import Segmenter, TinyContentEncoder, TinyStem, deeplabv2_resnet101_parts
+from .discriminators import ImageDiscriminator, OutputDiscriminator
+from .generator import Generator
+from .style import StyleEncoder
+
+
+class ZSCTModel(nn.Module):
+    """Content/style model of the paper on DISE's architecture.
+
+    Images are [B,3,H,W] in [0,1] everywhere (inputs and generator outputs). The stem is shared by
+    the content encoder and both style encoders ("the first convolutional layers of three encoders
+    are shared").
+    """
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.preset = cfg.preset
+        self.num_classes = cfg.num_classes
+        k = cfg.num_classes
+        if cfg.preset == "tiny":
+            base = cfg.base_channels
+            self.stem = TinyStem(base)
+            self.content_encoder = TinyContentEncoder(base)
+            c = self.content_encoder.out_channels
+            self.segmenter = Segmenter(c, k, dilations=(1, 2, 4, 8), hidden=c)
+            style_widths = (base, 2 * base, 2 * base, 2 * base)
+            gen_kwargs = dict(style_channels=c // 2, width=c, stride=self.content_encoder.stride)
+            d_widths = (base, 2 * base, 4 * base, 4 * base)
+        elif cfg.preset == "deeplabv2_r101":
+            self.stem, self.content_encoder = deeplabv2_resnet101_parts()
+            c = self.content_encoder.out_channels
+            self.segmenter = Segmenter(c, k, aux_channels=self.content_encoder.aux_channels)
+            style_widths = (64, 128, 256, 256, 256)
+            gen_kwargs = dict(style_channels=256, width=512, stride=self.content_encoder.stride)
+            d_widths = (64, 128, 256, 512)
+        else:
+            raise ValueError(f"unknown model preset {cfg.preset!r}: expected 'tiny' or 'deeplabv2_r101'")
+        stem_channels = self.stem.out_channels
+        self.style_source = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Es
+        self.style_target = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Et
+        self.gen_source = Generator(c, cfg.style_dim, **gen_kwargs)                     # Gs
+        self.gen_target = Generator(c, cfg.style_dim, **gen_kwargs)                     # Gt
+        self.disc_output = OutputDiscriminator(k, d_widths)
+        self.disc_output_aux = OutputDiscriminator(k, d_widths) if self.segmenter.aux_classifier else None
+        self.disc_source_image = ImageDiscriminator(d_widths)
+        self.disc_target_image = ImageDiscriminator(d_widths)
+        self.freeze_bn = cfg.freeze_bn
+
+    # ---- module groups, one optimizer each -------------------------------------------------
+    def segmentation_modules(self) -> list[nn.Module]:
+        return [self.stem, self.content_encoder, self.segmenter]
+
+    def generator_modules(self) -> list[nn.Module]:
+        return [self.style_source, self.style_target, self.gen_source, self.gen_target]
+
+    def output_discriminators(self) -> list[nn.Module]:
+        return [d for d in (self.disc_output, self.disc_output_aux) if d is not None]
+
+    def image_discriminators(self) -> list[nn.Module]:
+        return [self.disc_source_image, self.disc_target_image]
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and self.freeze_bn:
+            # Frozen BN (paper, DISE): pretrained statistics and affine parameters stay fixed.
+            for module in self.modules():
+                if isinstance(module, nn.BatchNorm2d):
+                    module.eval()
+                    for p in module.parameters():
+                        p.requires_grad_(False)
+        return self
+
+    # ---- encoders --------------------------------------------------------------------------
+    def encode(self, images: torch.Tensor):
+        """Images [B,3,H,W] -> (stem features, content [B,C,h,w], auxiliary content or None)."""
+        stem_features = self.stem(images)
+        content, aux = self.content_encoder(stem_features)
+        return stem_features, content, aux
+
+    def segment(self, content, aux=None, size=None):
+        """Gc: content -> (logits [B,K,H,W], aux logits or None), bilinearly upsampled to `size`."""
+        logits, aux_logits = self.segmenter(content, aux)
+        if size is not None:
+            logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+            if aux_logits is not None:
+                aux_logits = F.interpolate(aux_logits, size=size, mode="bilinear", align_corners=False)
+        return logits, aux_logits
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Ps = Gc(Ec(I)): images [B,3,H,W] -> logits [B,K,H,W]."""
+        _, content, aux = self.encode(images)
+        return self.segment(content, aux, size=images.shape[-2:])[0]
+
+    def forward(self, images):
+        return self.predict(images)
+
+
+def build_model(cfg: ModelConfig) -> ZSCTModel:
+    """The model of a preset, with init weights loaded from `cfg.init_weights` when given."""
+    model = ZSCTModel(cfg)
+    if cfg.init_weights:
+        from .init_weights import load_init_weights
+        load_init_weights(model, cfg.init_weights)
+    return model
