@@ -1,0 +1,100 @@
+"""Class statistics of label sets: how long the tail is, per domain.
+
+* pixel share of class c: its pixels over all labelled (not 255) pixels of the set;
+* image share of class c: the share of images in which it has at least one pixel;
+* tail-pixel count per image: what the paper's transfer gate compares with its median (§1).
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Mapping, Optional, Union
+
+import numpy as np
+import torch
+
+from ..labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES
+
+LabelSource = Union[torch.utils.data.Dataset, Iterable]
+
+
+def _labels(source: LabelSource) -> Iterable:
+    """Labels [H, W] of a dataset (through its `label(i)` fast path when it has one, else
+    `dataset[i][1]`) or of an iterable of labels."""
+    if hasattr(source, "label") and hasattr(source, "__len__"):
+        return (source.label(i) for i in range(len(source)))
+    if hasattr(source, "__getitem__") and hasattr(source, "__len__") and not isinstance(source, (list, tuple)):
+        return (source[i][1] for i in range(len(source)))
+    return iter(source)
+
+
+def _as_numpy(label) -> np.ndarray:
+    if isinstance(label, torch.Tensor):
+        label = label.cpu().numpy()
+    return np.asarray(label).astype(np.int64)
+
+
+def class_statistics(datasets_or_label_iterables, num_classes: int = NUM_CLASSES) -> dict:
+    """Per-class pixel share and image share, per named label set.
+
+    Input: a mapping name -> dataset or iterable of labels [H, W] (tensors or arrays), or a single
+    one (named "labels"). Output: name -> {"pixel_share": [K], "image_share": [K],
+    "num_images": int, "num_pixels": int} (shares as float64 arrays; 255 is not counted).
+    """
+    named = datasets_or_label_iterables if isinstance(datasets_or_label_iterables, Mapping) \
+        else {"labels": datasets_or_label_iterables}
+    stats = {}
+    for name, source in named.items():
+        pixels = np.zeros(num_classes, np.int64)
+        images = np.zeros(num_classes, np.int64)
+        n_images = 0
+        for label in _labels(source):
+            label = _as_numpy(label).ravel()
+            counts = np.bincount(label[label != IGNORE_INDEX], minlength=num_classes)[:num_classes]
+            pixels += counts
+            images += counts > 0
+            n_images += 1
+        total = int(pixels.sum())
+        stats[name] = dict(pixel_share=pixels / max(total, 1), image_share=images / max(n_images, 1),
+                           num_images=n_images, num_pixels=total)
+    return stats
+
+
+def format_class_statistics(stats: dict, class_names=CLASS_NAMES, tail_classes=TAIL_CLASSES) -> str:
+    """A text table: one row per class (tail classes marked *), pixel % and image % per label set."""
+    names = list(stats)
+    header = f"{'id':>2} {'class':<14}" + "".join(f" | {n[:21]:>21}" for n in names)
+    sub = f"{'':>2} {'':<14}" + "".join(f" | {'pixel %':>9} {'image %':>11}" for _ in names)
+    lines = ["19-class protocol, * = tail class", header, sub, "-" * len(sub)]
+    num_classes = len(next(iter(stats.values()))["pixel_share"]) if stats else 0
+    for c in range(num_classes):
+        mark = "*" if c in tail_classes else " "
+        row = f"{c:>2} {class_names[c] + mark:<14}"
+        for n in names:
+            row += f" | {100 * stats[n]['pixel_share'][c]:>9.2f} {100 * stats[n]['image_share'][c]:>11.1f}"
+        lines.append(row)
+    tail = list(tail_classes)
+    lines.append("-" * len(sub))
+    row = f"{'':>2} {'tail total':<14}"
+    for n in names:
+        row += f" | {100 * stats[n]['pixel_share'][tail].sum():>9.2f} {'':>11}"
+    lines.append(row)
+    lines.append(f"{'':>2} {'images':<14}" + "".join(f" | {stats[n]['num_images']:>21}" for n in names))
+    return "\n".join(lines)
+
+
+def tail_pixel_counts(dataset, tail_classes=TAIL_CLASSES,
+                      label_fn: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> np.ndarray:
+    """Per-image number of tail-class pixels: int64 [N].
+
+    `label_fn`, when given, maps each label [H, W] (long tensor) to the label whose non-255 pixels
+    count (e.g. `zsct_lib.content_transfer.tail_label`, which applies the paper's co-occurrence
+    rules); by default a pixel counts when its class is in `tail_classes`.
+    """
+    counts = []
+    tail = torch.tensor(tuple(tail_classes), dtype=torch.long)
+    for label in _labels(dataset):
+        label = torch.as_tensor(label).long()
+        if label_fn is not None:
+            counts.append(int((label_fn(label) != IGNORE_INDEX).sum()))
+        else:
+            counts.append(int(torch.isin(label, tail).sum()))
+    return np.asarray(counts, dtype=np.int64)
