@@ -157,12 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .config import ConfigError
+    from .data.real import DatasetError
+    from .models import InitWeightsError
     from .training import NonFiniteLossError, RunDirectoryError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, CheckpointError, RunDirectoryError, NonFiniteLossError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, CheckpointError, RunDirectoryError, NonFiniteLossError, DatasetError, InitWeightsError,
+            FileNotFoundError) as err:
         print(f"zsct {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -303,9 +303,10 @@ def training_step(model, optimizers: dict, batch: dict, step: int, cfg: Config, 
 
 # ---- data: seeded, resumable sampling ---------------------------------------------------------
 
-def sample_seed(seed: int, stream: int, position: int) -> int:
-    """A 63-bit seed for one sample draw, fixed by (run seed, data stream, position in the stream)."""
-    return int(np.random.SeedSequence([seed, stream, position]).generate_state(2, dtype=np.uint32).astype(np.uint64)
+def sample_seed(seed: int, stream: int, position: int, kind: int = 0) -> int:
+    """A 63-bit seed fixed by (run seed, data stream, position in the stream, kind): kind 0 seeds one
+    sample's augmentation, kind 1 the permutation of epoch `position`."""
+    return int(np.random.SeedSequence([seed, stream, kind, position]).generate_state(2, dtype=np.uint32).astype(np.uint64)
                .dot(np.array([1, 2**32], dtype=np.uint64)) % (2**63))
 
 
@@ -324,7 +325,7 @@ class StepBatchSampler(torch.utils.data.Sampler):
     def _index(self, position: int) -> int:
         epoch, offset = divmod(position, self.n)
         if epoch not in self._permutations:
-            generator = torch.Generator().manual_seed(sample_seed(self.seed, self.stream, -1 - epoch))
+            generator = torch.Generator().manual_seed(sample_seed(self.seed, self.stream, epoch, kind=1))
             self._permutations = {epoch: torch.randperm(self.n, generator=generator)}
         return int(self._permutations[epoch][offset])
 

@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` runs the main job, `make test` passes the tests.
+# Both create the virtual environment .venv and install the package into it when needed.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.zsct-installed
+PYTEST_ARGS ?=
+
+.PHONY: install demo test test-fast figures lab ablate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (zsct)" >/dev/null
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/zsct demo
+
+test: $(STAMP)
+	$(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env -q $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
+
+figures: $(STAMP)
+	$(VENV)/bin/zsct figures
+
+ablate: $(STAMP)
+	$(VENV)/bin/zsct ablate --config tiny --seeds 3 --out runs/ablation_gta_like
+	$(VENV)/bin/zsct ablate --config tiny_synthia --seeds 3 --out runs/ablation_synthia_like
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,223 @@
+"""Experiments built from `training.train`: the demo (the main job) and the ablation of Tables 3 and 4.
+
+The paper fine-tunes from DISE's weights; here every adapted row starts from the weights of a
+NonAdapt model (source-only training) of the same seed, the embedded benchmark's analogue.
+"""
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .config import _merge, config_from_dict, load_config, parse_overrides
+from .evaluation import format_results
+from .labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
+
+# Published ablations (DeepLab-v2 ResNet-101 on Cityscapes val): (mIoU, mIoU_tail). Tables 1-4 of the paper.
+PAPER_ABLATION = {
+    "gta_like": {"title": "GTA5 -> Cityscapes, Table 3 (19 classes)",
+                 "NonAdapt": (36.6, 27.2), "Sty": (46.6, 30.9), "+Cyc": (46.9, 30.6), "+ST": (48.0, 29.9),
+                 "+In": (48.7, 31.5), "+Out": (49.6, 33.3)},
+    "synthia_like": {"title": "SYNTHIA -> Cityscapes, Table 4 (16 classes)",
+                     "NonAdapt": (33.5, 21.6), "Sty": (43.3, 23.7), "+Cyc": (43.5, 24.0), "+ST": (43.9, 23.2),
+                     "+In": (46.2, 26.3), "+Out": (46.5, 27.2)},
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the ablation: its flags and where its training starts."""
+    name: str
+    overrides: tuple[str, ...]
+    start_from_stage1_of: str | None = None     # reuse another row's stage-1 checkpoint (same first stage)
+    flags: tuple[bool, bool, bool, bool, bool] = (False, False, False, False, False)
+
+
+def _uda(sty, cyc, st, in_ct, out_ct, context=False):
+    return (f"loss.mode=uda", f"loss.sty={sty}", f"loss.cyc={cyc}", f"loss.st={st}", f"loss.in_ct={in_ct}",
+            f"loss.out_ct={out_ct}", f"loss.context_ct={context}")
+
+
+ROWS = (
+    Row("NonAdapt", ("loss.mode=source_only",)),
+    Row("Sty", _uda(True, False, False, False, False), flags=(True, False, False, False, False)),
+    Row("+Cyc", _uda(True, True, False, False, False), flags=(True, True, False, False, False)),
+    Row("+ST", _uda(True, True, True, False, False), flags=(True, True, True, False, False)),
+    Row("+In", _uda(True, True, True, True, False), "+ST", flags=(True, True, True, True, False)),
+    Row("+Out", _uda(True, True, True, True, True), "+ST", flags=(True, True, True, True, True)),
+    Row("+Out context-aware", _uda(True, True, True, True, True, context=True), "+ST",
+        flags=(True, True, True, True, True)),
+    Row("Oracle", ("loss.mode=oracle",)),
+)
+
+
+@dataclass
+class Schedule:
+    """Iterations of the three phases: NonAdapt pre-training, then the two stages of the paper."""
+    source_only: int = 1500
+    stage1: int = 300
+    stage2: int = 200
+    val_size: int = 100
+    extra: list[str] = field(default_factory=list)
+
+
+QUICK = Schedule(source_only=30, stage1=6, stage2=6, val_size=8,
+                 extra=["data.source_size=40", "data.target_size=40", "train.checkpoint_every=1000"])
+
+
+def _run(job):
+    """Train one run in a worker process with one CPU thread; skip it if its eval.json exists."""
+    import torch
+
+    from .training import train
+
+    cfg_dict, out, start_from = job
+    out = Path(out)
+    if (out / "eval.json").exists():
+        return json.loads((out / "eval.json").read_text())
+    torch.set_num_threads(max(1, cfg_dict["train"]["threads"]))
+    cfg = config_from_dict(cfg_dict)
+    return train(cfg, out, resume=(out / "checkpoint.pt").exists(), init_from=start_from, progress=False)
+
+
+def _row_config(base: dict, row: Row, seed: int, schedule: Schedule, init_checkpoint: str | None) -> dict:
+    extra = [f"train.seed={seed}", f"data.val_size={schedule.val_size}", "train.eval_every=0", *schedule.extra]
+    if row.name == "NonAdapt":
+        extra += [f"train.iterations={schedule.source_only}", f"train.ct_iterations={schedule.stage1 + schedule.stage2}"]
+    elif row.name == "Oracle":
+        extra += [f"train.iterations={schedule.source_only + schedule.stage1 + schedule.stage2}", "train.ct_iterations=0"]
+    else:
+        extra += [f"train.iterations={schedule.stage1}", f"train.ct_iterations={schedule.stage2}",
+                  f"train.init_checkpoint={init_checkpoint}"]
+    return config_from_dict(_merge(base, parse_overrides(list(row.overrides) + extra))).to_dict()
+
+
+def _parallel(jobs, workers: int):
+    if workers <= 1 or len(jobs) == 1:
+        return [_run(job) for job in jobs]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_run, jobs))
+
+
+def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = False, overrides=None, jobs: int = 2,
+                 rows=ROWS, schedule: Schedule | None = None) -> dict:
+    """Train every row of `rows` for each seed under `out/<row>/seed<k>` and write ablation.json,
+    ablation.md and ablation.png. Finished runs (with eval.json) are reused, so a stopped study resumes."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    schedule = schedule or (QUICK if quick else Schedule())
+    base = load_config(config, overrides).to_dict()
+    base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
+    benchmark = base["data"]["benchmark"]
+    by_name = {row.name: row for row in rows}
+    run_dir = lambda row, seed: out / row.name.replace(" ", "_").replace("+", "plus_") / f"seed{seed}"  # noqa: E731
+
+    def jobs_for(selected):
+        """[(row name, (config dict, run folder, stage-1 checkpoint to start from))] for every seed."""
+        batch = []
+        for row in selected:
+            for seed in range(seeds):
+                init = str(run_dir(by_name["NonAdapt"], seed) / "stage1.pt") if "NonAdapt" in by_name else None
+                start = (str(run_dir(by_name[row.start_from_stage1_of], seed) / "stage1.pt")
+                         if row.start_from_stage1_of else None)
+                batch.append((row.name, (_row_config(base, row, seed, schedule, init), str(run_dir(row, seed)), start)))
+        return batch
+
+    # Phases respect the dependencies: NonAdapt weights initialise every adapted row; +In/+Out
+    # continue from the stage-1 checkpoint of +ST.
+    phases = [[r for r in rows if r.name in ("NonAdapt", "Oracle")],
+              [r for r in rows if r.name not in ("NonAdapt", "Oracle") and not r.start_from_stage1_of],
+              [r for r in rows if r.start_from_stage1_of]]
+    results: dict[str, list[dict]] = {}
+    for phase in phases:
+        batch = jobs_for(phase)
+        for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs)):
+            results.setdefault(row_name, []).append(result)
+
+    summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
+    (out / "ablation.json").write_text(json.dumps(summary, indent=2))
+    (out / "ablation.md").write_text(ablation_markdown(summary))
+    from .figures import ablation_figure
+    ablation_figure(summary, out / "ablation.png")
+    print(ablation_markdown(summary))
+    return summary
+
+
+def _mean_std(values):
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return None, None
+    return round(float(np.mean(values)), 2), round(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, 2)
+
+
+def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds: int, schedule: Schedule) -> dict:
+    classes = [CLASS_NAMES[c] for c in protocol_classes(protocol)]
+    table = []
+    for row in rows:
+        runs = results.get(row.name, [])
+        entry = {"row": row.name, "flags": dict(zip(("Sty", "Cyc", "ST", "In", "Out"), row.flags)),
+                 "seeds": len(runs)}
+        for key in ("miou", "miou_tail"):
+            entry[key], entry[key + "_std"] = _mean_std([r[key] for r in runs])
+        entry["per_class"] = {name: _mean_std([r["per_class"].get(name) for r in runs]) for name in classes}
+        entry["per_seed"] = [{"miou": r["miou"], "miou_tail": r["miou_tail"]} for r in runs]
+        table.append(entry)
+    return {"benchmark": benchmark, "protocol": f"{protocol}-class", "seeds": seeds,
+            "schedule": {"source_only": schedule.source_only, "stage1": schedule.stage1, "stage2": schedule.stage2},
+            "rows": table, "paper": PAPER_ABLATION.get(benchmark)}
+
+
+def ablation_markdown(summary: dict) -> str:
+    """Rows as in Table 3: flags, per-class IoU, mIoU, mIoU_tail (mean ± std over seeds), then the paper's."""
+    classes = list(summary["rows"][0]["per_class"])
+    short = [c[:5] + ("*" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes]
+    lines = [f"Ablation on the embedded benchmark `{summary['benchmark']}`, {summary['protocol']} protocol, "
+             f"mean ± std over {summary['seeds']} seeds (IoU in %; * tail class).", "",
+             "| row | Sty | Cyc | ST | In | Out | " + " | ".join(short) + " | mIoU | mIoU_tail |",
+             "|---|---|---|---|---|---|" + "---|" * len(classes) + "---|---|"]
+    fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
+    for entry in summary["rows"]:
+        flags = " | ".join("x" if v else "" for v in entry["flags"].values())
+        per_class = " | ".join("-" if entry["per_class"][c][0] is None else f"{entry['per_class'][c][0]:.1f}"
+                               for c in classes)
+        lines.append(f"| {entry['row']} | {flags} | {per_class} | {fmt(entry['miou'], entry['miou_std'])} | "
+                     f"{fmt(entry['miou_tail'], entry['miou_tail_std'])} |")
+    paper = summary.get("paper")
+    if paper:
+        lines += ["", f"The paper ({paper['title']}, DeepLab-v2 ResNet-101 on Cityscapes val):", "",
+                  "| row | mIoU | mIoU_tail |", "|---|---|---|"]
+        lines += [f"| {name} | {v[0]} | {v[1]} |" for name, v in paper.items() if name != "title"]
+    return "\n".join(lines) + "\n"
+
+
+# ---- the demo ---------------------------------------------------------------------------------
+
+def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
+    """The main job: NonAdapt, then the full method (all five flags) from its weights, on the GTA-like
+    embedded benchmark with the tiny preset; prints both results tables and writes demo.png."""
+    from .figures import demo_figure
+
+    out = Path(out)
+    schedule = QUICK if quick else Schedule(source_only=1200, stage1=150, stage2=100, val_size=100)
+    base = load_config("tiny").to_dict()
+    rows = next(r for r in ROWS if r.name == "NonAdapt"), next(r for r in ROWS if r.name == "+Out")
+    nonadapt_dir, full_dir = out / "nonadapt", out / "full"
+    nonadapt_cfg = _row_config(base, rows[0], 0, schedule, None)
+    nonadapt_cfg["train"]["ct_iterations"] = 0           # the demo's NonAdapt is the init itself
+    nonadapt_cfg["train"]["checkpoint_every"] = schedule.source_only
+    print(f"[1/2] NonAdapt: source-only training, {schedule.source_only} iterations -> {nonadapt_dir}")
+    nonadapt = _run((nonadapt_cfg, str(nonadapt_dir), None))
+    full_cfg = _row_config(base, rows[1], 0, schedule, str(nonadapt_dir / "checkpoint.pt"))
+    print(f"[2/2] Full method (Sty+Cyc+ST, then +In+Out): {schedule.stage1} + {schedule.stage2} iterations -> {full_dir}")
+    full = _run((full_cfg, str(full_dir), None))
+    print(format_results(nonadapt, "NonAdapt (source only)"))
+    print(format_results(full, "Full method: zero-style + cycle + self-training + content transfer"))
+    print(f"mIoU {nonadapt['miou']} -> {full['miou']}, mIoU_tail {nonadapt['miou_tail']} -> {full['miou_tail']} "
+          f"({full['protocol']} protocol, target val of the embedded benchmark)")
+    figure = demo_figure(nonadapt_dir / "checkpoint.pt", full_dir / "checkpoint.pt", out / "demo.png")
+    print(f"wrote {figure}")
+    return {"nonadapt": nonadapt, "full": full}
