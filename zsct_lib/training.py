@@ -436,7 +436,7 @@ def _truncate_metrics(path: Path, step: int):
     """On resume, drop metric lines written after the checkpoint (they will be written again)."""
     if not path.exists():
         return
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", -1) < step]
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", -1) <= step]
     path.write_text("".join(line + "\n" for line in kept))
 
 

@@ -1,0 +1,162 @@
+"""The trainer: every flag trains, the loss falls, seeds reproduce, resume equals an uninterrupted run,
+faults (SIGKILL, non-finite loss, full disk) lose nothing, and bad run folders are refused."""
+import errno
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from zsct_lib import checkpoint as ckpt
+from zsct_lib.checkpoint import CheckpointError, load_checkpoint, read_checkpoint
+from zsct_lib.config import ModelConfig, load_config
+from zsct_lib.models import ZSCTModel
+from zsct_lib.training import NonFiniteLossError, RunDirectoryError, train
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["model.base_channels=8", "data.source_size=8", "data.target_size=8", "data.val_size=4",
+         "train.log_every=1", "train.checkpoint_every=1", "train.threads=1"]
+
+
+def small_config(*overrides):
+    return load_config("tiny", SMALL + list(overrides))
+
+
+def metrics(run):
+    return [json.loads(line) for line in (Path(run) / "metrics.jsonl").read_text().splitlines()]
+
+
+def weights(path):
+    return read_checkpoint(path)["model"]
+
+
+def same_weights(a, b):
+    return all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_all_five_flags_train_and_log_every_term(tmp_path):
+    cfg = small_config("train.iterations=2", "train.ct_iterations=2", "loss.st_start=0")
+    result = train(cfg, tmp_path / "run", progress=False)
+    records = metrics(tmp_path / "run")
+    stage2 = [r for r in records if r.get("stage") == 2]
+    for key in ("zero_style", "rec", "adv_out", "adv_img", "cycle", "st", "seg_ct", "d_out"):
+        assert all(key in r and r[key] == r[key] for r in stage2), key
+    assert "seg_ct" not in records[0]                                 # content transfer only in stage 2
+    assert (tmp_path / "run" / "stage1.pt").exists() and read_checkpoint(tmp_path / "run" / "stage1.pt")["step"] == 2
+    saved = json.loads((tmp_path / "run" / "eval.json").read_text())
+    assert saved["protocol"] == "19-class" and set(saved) >= {"miou", "miou_tail", "per_class"}
+    assert result["step"] == 4
+
+
+def test_source_only_segmentation_loss_falls(tmp_path):
+    cfg = small_config("loss.mode=source_only", "train.iterations=40", "train.ct_iterations=0",
+                       "model.base_channels=16", "optim.seg_lr=0.01")
+    train(cfg, tmp_path / "run", progress=False)
+    seg = [r["seg"] for r in metrics(tmp_path / "run") if "seg" in r]
+    assert sum(seg[-8:]) / 8 < 0.8 * sum(seg[:8]) / 8
+
+
+def test_same_seed_same_weights_and_resume_equals_uninterrupted(tmp_path):
+    overrides = ["train.iterations=3", "train.ct_iterations=2", "loss.st_start=0", "optim.d_img_every=2"]
+    train(small_config(*overrides), tmp_path / "a", progress=False)
+    train(small_config(*overrides), tmp_path / "b", progress=False)
+    assert same_weights(weights(tmp_path / "a" / "checkpoint.pt"), weights(tmp_path / "b" / "checkpoint.pt"))
+    # stop after step 2 (inside stage 1), then resume through the stage boundary
+    train(small_config(*overrides), tmp_path / "c", progress=False, max_steps=2)
+    assert read_checkpoint(tmp_path / "c" / "checkpoint.pt")["step"] == 2
+    train(small_config(*overrides), tmp_path / "c", resume=True, progress=False)
+    assert same_weights(weights(tmp_path / "a" / "checkpoint.pt"), weights(tmp_path / "c" / "checkpoint.pt"))
+    assert [r["step"] for r in metrics(tmp_path / "c")] == [1, 2, 3, 4, 5]   # no duplicated lines
+    # another seed gives other weights
+    train(small_config(*overrides, "train.seed=1"), tmp_path / "d", progress=False)
+    assert not same_weights(weights(tmp_path / "a" / "checkpoint.pt"), weights(tmp_path / "d" / "checkpoint.pt"))
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    overrides = SMALL + ["train.iterations=30", "train.ct_iterations=0", "loss.mode=source_only"]
+    args = [sys.executable, "-m", "zsct_lib.cli", "train", "--config", "tiny"]
+    for item in overrides:
+        args += ["--set", item]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    subprocess.run(args + ["--out", str(tmp_path / "straight")], check=True, env=env, capture_output=True)
+    victim = subprocess.Popen(args + ["--out", str(tmp_path / "killed")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    checkpoint = tmp_path / "killed" / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and victim.poll() is None:
+        if checkpoint.exists() and read_checkpoint(checkpoint)["step"] >= 3:
+            break
+        time.sleep(0.05)
+    assert victim.poll() is None, "the run finished before it could be killed"
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    killed_at = read_checkpoint(checkpoint)["step"]                  # loadable: never half written
+    assert 3 <= killed_at < 30
+    subprocess.run(args + ["--out", str(tmp_path / "killed"), "--resume"], check=True, env=env, capture_output=True)
+    assert not list((tmp_path / "killed").glob(".*.tmp"))          # a temporary left by the kill is cleared
+    assert same_weights(weights(tmp_path / "straight" / "checkpoint.pt"), weights(checkpoint))
+
+
+def test_non_finite_loss_stops_with_step_and_term_and_keeps_checkpoint(tmp_path, monkeypatch):
+    import zsct_lib.losses as losses
+
+    real = losses.cycle_loss
+    calls = {"n": 0}
+
+    def poisoned(*args):
+        calls["n"] += 1
+        value = real(*args)
+        return value * float("nan") if calls["n"] == 3 else value
+
+    monkeypatch.setattr(losses, "cycle_loss", poisoned)
+    cfg = small_config("train.iterations=5", "train.ct_iterations=0", "loss.st=false")
+    with pytest.raises(NonFiniteLossError, match=r"step 2: loss term 'cycle'"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert read_checkpoint(tmp_path / "run" / "checkpoint.pt")["step"] == 2
+
+
+def test_full_disk_while_saving_keeps_previous_checkpoint(tmp_path, monkeypatch):
+    model = ZSCTModel(ModelConfig(base_channels=8))
+    path = tmp_path / "checkpoint.pt"
+    ckpt.save_checkpoint(path, model, {}, 1, {"a": 1})
+    before = path.read_bytes()
+
+    def full_disk(obj, handle):
+        handle.write(b"partial bytes")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ckpt.torch, "save", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        ckpt.save_checkpoint(path, model, {}, 2, {"a": 1})
+    assert path.read_bytes() == before and read_checkpoint(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_checkpoint_of_other_preset_or_classes_is_refused(tmp_path):
+    path = tmp_path / "c.pt"
+    ckpt.save_checkpoint(path, ZSCTModel(ModelConfig(base_channels=8, num_classes=16)), {}, 1, {})
+    with pytest.raises(CheckpointError, match="16 classes"):
+        load_checkpoint(path, ZSCTModel(ModelConfig(base_channels=8)))
+    state = torch.load(path, weights_only=True)
+    state["preset"] = "deeplabv2_r101"
+    torch.save(state, path)
+    with pytest.raises(CheckpointError, match="preset 'deeplabv2_r101'"):
+        load_checkpoint(path, ZSCTModel(ModelConfig(base_channels=8, num_classes=16)))
+    path.write_bytes(b"\x00garbage")
+    with pytest.raises(CheckpointError, match="could not be read"):
+        read_checkpoint(path)
+
+
+def test_out_folder_with_another_run_is_refused(tmp_path):
+    cfg = small_config("train.iterations=1", "train.ct_iterations=0", "loss.mode=source_only")
+    train(cfg, tmp_path / "run", progress=False)
+    before = (tmp_path / "run" / "checkpoint.pt").read_bytes()
+    with pytest.raises(RunDirectoryError, match="--resume.*--overwrite"):
+        train(cfg, tmp_path / "run", progress=False)
+    assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
+    train(cfg, tmp_path / "run", overwrite=True, progress=False)
