@@ -496,7 +496,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         _truncate_metrics(out / "metrics.jsonl", start_step)
 
-    stats = source_statistics(source_train, cfg.model.num_classes, out / "source_stats.json")
+    # every rank computes the same statistics; only rank 0 writes the cache file
+    stats = source_statistics(source_train, cfg.model.num_classes, out / "source_stats.json" if rank == 0 else None)
     class_weights = L.class_balanced_weights(stats["class_pixels"], cfg.loss.class_balance_beta).to(device)
     _, gate_by_index = median_gate(stats["tail_pixels"])
     gate_by_index = torch.as_tensor(gate_by_index)
