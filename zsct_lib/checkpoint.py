@@ -81,3 +81,12 @@ def load_checkpoint(path, model, optimizers: dict | None = None) -> dict:
             raise CheckpointError(f"checkpoint {path} has no state for optimizer {name!r}")
         opt.load_state_dict(state["optimizers"][name])
     return state
+
+
+def export_weights(checkpoint, out) -> Path:
+    """A weights-only copy of a checkpoint (no optimizer states): small enough to ship with notebooks,
+    loadable with `load_checkpoint(out, model)`."""
+    state = read_checkpoint(checkpoint)
+    state["optimizers"] = {}
+    atomic_save(state, out)
+    return Path(out)

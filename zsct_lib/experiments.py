@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint import export_weights
 from .config import _merge, config_from_dict, load_config, parse_overrides
 from .evaluation import format_results
 from .labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
@@ -218,6 +219,8 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
     print(format_results(full, "Full method: zero-style + cycle + self-training + content transfer"))
     print(f"mIoU {nonadapt['miou']} -> {full['miou']}, mIoU_tail {nonadapt['miou_tail']} -> {full['miou_tail']} "
           f"({full['protocol']} protocol, target val of the embedded benchmark)")
-    figure = demo_figure(nonadapt_dir / "checkpoint.pt", full_dir / "checkpoint.pt", out / "demo.png")
+    for run in (nonadapt_dir, full_dir):
+        export_weights(run / "checkpoint.pt", run / "model.pt")   # what the notebooks load
+    figure = demo_figure(nonadapt_dir / "model.pt", full_dir / "model.pt", out / "demo.png")
     print(f"wrote {figure}")
     return {"nonadapt": nonadapt, "full": full}
