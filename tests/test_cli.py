@@ -1,0 +1,67 @@
+"""The command line: every subcommand has --help, train/eval/stats/bench run on tiny sizes, errors are clear."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zsct_lib.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["--set", "model.base_channels=8", "--set", "data.source_size=6", "--set", "data.target_size=6",
+         "--set", "data.val_size=2", "--set", "train.threads=1"]
+
+
+@pytest.mark.parametrize("command", ["train", "eval", "demo", "ablate", "bench", "stats", "figures"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: zsct " + command in capsys.readouterr().out
+
+
+def test_console_script_entry_point():
+    done = subprocess.run([sys.executable, "-m", "zsct_lib.cli", "--help"], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0 and "train" in done.stdout
+
+
+def test_train_then_eval(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--config", "tiny", "--out", str(out), *SMALL, "--set", "train.iterations=2",
+                 "--set", "train.ct_iterations=1"]) == 0
+    printed = capsys.readouterr().out
+    assert "19-class protocol" in printed and "mIoU_tail" in printed
+    result = json.loads((out / "eval.json").read_text())
+    assert set(result["per_class"]) >= {"road", "pole", "bicycle"}
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(tmp_path / "e.json")]) == 0
+    again = json.loads((tmp_path / "e.json").read_text())
+    assert again["miou"] == result["miou"]
+
+
+def test_clear_errors_and_exit_code_2(tmp_path, capsys):
+    assert main(["train", "--config", "tiny", "--out", str(tmp_path), "--set", "train.iterationz=1"]) == 2
+    assert "unknown config key 'train.iterationz'" in capsys.readouterr().err
+    assert main(["eval", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "--config", "tiny", "--out", str(tmp_path / "r"), "--set", "data.source=gta5",
+                 "--set", f"data.source_root={tmp_path / 'nowhere'}"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+
+
+def test_stats_prints_both_domains(capsys):
+    assert main(["stats", "--size", "12"]) == 0
+    printed = capsys.readouterr().out
+    assert "source" in printed and "target" in printed and "pole" in printed
+
+
+def test_bench_on_cpu(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--config", "tiny", "--set", "model.base_channels=8", "--options", "fp32,bf16",
+                 "--iterations", "1", "--warmup", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert [r["option"] for r in report["rows"]] == ["fp32", "bf16"]
+    for row in report["rows"]:
+        assert row["ms_per_iteration"] > 0 and row["gflop_per_iteration"] > 0 and row["percent_of_peak"] > 0
+    assert "ms/it" in capsys.readouterr().out
