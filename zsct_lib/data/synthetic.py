@@ -100,8 +100,8 @@ class SceneGeometry:
 @dataclass(frozen=True)
 class SceneContent:
     """How often each part of the grammar appears: the class frequencies, long-tailed like Cityscapes."""
-    p_signal_poles: float = 0.36          # share of images with poles carrying traffic lights / signs
-    p_lamp_posts: float = 0.15            # share of images with bare poles (street lamps)
+    p_signal_poles: float = 0.33          # share of images with poles carrying traffic lights / signs
+    p_lamp_posts: float = 0.12            # share of images with bare poles (street lamps)
     p_riders: float = 0.28                # share of images with riders on motorcycles / bicycles
     p_parked_two_wheelers: float = 0.10   # share of images with parked bicycles / motorcycles
     p_motorcycle: float = 0.4             # a two-wheeler is a motorcycle (else a bicycle)
@@ -140,8 +140,8 @@ class BenchmarkConfig:
 
 
 # Cityscapes look: overcast, grey-green, low contrast, textured, noisy, slightly soft, hood visible.
-TARGET_STYLE = SceneStyle(exposure=0.92, white_balance=(0.94, 1.02, 0.96), hue_shift=6.0, saturation=0.62,
-                          contrast=0.86, gamma=1.12, haze=0.35, sun_strength=0.18, texture=1.0,
+TARGET_STYLE = SceneStyle(exposure=0.97, white_balance=(0.94, 1.02, 0.96), hue_shift=6.0, saturation=0.62,
+                          contrast=1.12, gamma=1.12, haze=0.25, sun_strength=0.18, texture=1.0,
                           instance_jitter=0.06, noise=0.025, blur=0.0016, vignette=0.25)
 TARGET_GEOMETRY = SceneGeometry(horizon=0.43, horizon_jitter=0.025, camera_height=1.3, focal=1.1,
                                 yaw_jitter=0.05, object_scale=1.0, ego_vehicle=0.07)
@@ -377,6 +377,7 @@ class _Draw:
         self.b = builder
         self.cam = builder.camera
         self.s = geometry.object_scale
+        self.bottom = 0.97 - geometry.ego_vehicle  # lowest row where a ground contact stays visible
         self._buffer: list = []
 
     # Scalar draws come from a buffer refilled in blocks: one generator call per 256 numbers
@@ -405,15 +406,18 @@ class _Draw:
     def jitter(self) -> np.ndarray:
         return self.rng.standard_normal(3)
 
-    def depth_in_view(self, x: float, near: float, far: float, margin: float = 0.04) -> float:
-        """A depth for an object at lateral X so that it stays inside the frame: log-uniform between
-        the nearest visible depth (or `near`) and `far`. One draw, whatever the camera."""
+    def depth_in_view(self, x: float, near: float, far: float, margin: float = 0.04, feet: bool = False) -> float:
+        """A depth for an object at lateral X so that it stays inside the frame (and, with `feet`,
+        so that its ground contact is above the bottom edge and the ego hood): log-uniform between
+        the nearest such depth (or `near`) and `far`. One draw, whatever the camera."""
         t = self._uniform()
         if x > 0:
             edge = max(1.0 - margin - self.cam.vx, 0.05)
         else:
             edge = max(self.cam.vx - margin, 0.05)
         lo = max(near, self.cam.fx * abs(x) / edge)
+        if feet:
+            lo = max(lo, self.cam.fy * self.cam.height / max(self.bottom - self.cam.horizon, 0.05))
         hi = max(far, lo * 1.05)
         return float(lo * (hi / lo) ** t)
 
@@ -759,12 +763,39 @@ def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
                     _tree(d, x, z)
                 z += spacing * d.u(0.8, 1.2)
 
+    # riders on motorcycles and bicycles: on the carriageway near the kerb, or on the sidewalk.
+    # They come first so that nothing is then put in front of them: a rider is never seen
+    # without the two-wheeler it rides.
+    sight_lines: list = []  # (X, Z) of each rider: the camera's line of sight must stay clear
+    if d.chance(content.p_riders):
+        for _ in range(1 + int(d.chance(0.3))):
+            side = -1 if d.chance(0.3) else 1
+            x = (road_r - d.u(0.5, 1.4)) if side > 0 else (road_l + d.u(0.5, 1.4))
+            if d.chance(0.3):
+                x = sidewalk_x(side, 0.2, 0.6)
+            z = d.depth_in_view(x, 5.0, 28.0, feet=True)
+            ray = math.atan2(z, x)  # the plane must not be seen edge-on
+            heading = ray + (1 if d.chance(0.5) else -1) * math.radians(d.u(40, 90))
+            _two_wheeler(d, x, z, heading, d.chance(content.p_motorcycle), True)
+            sight_lines.append((x, z))
+
+    def blocks_sight(x: float, z0: float, z1: float, half_width: float) -> bool:
+        """Would an object at lateral x spanning depths z0..z1 stand in front of a rider?"""
+        for rx, rz in sight_lines:
+            if z0 >= rz - 1.0:
+                continue
+            near, far_ = x - rx * z0 / rz, x - rx * min(z1, rz) / rz  # offsets from the line of sight
+            if min(abs(near), abs(far_)) < half_width + 1.0 or near * far_ < 0:
+                return True
+        return False
+
     # vehicles: moving in lanes (ours and the oncoming ones), parked along the kerbs
     lanes = [road_r - 1.75 - 3.4 * k for k in range(4) if road_r - 1.75 - 3.4 * k > road_l + 1.5]
     occupied: list = []
 
     def free(x: float, z0: float, z1: float) -> bool:
-        return all(abs(x - ox) > 2.2 or z1 < oz0 - 1 or z0 > oz1 + 1 for ox, oz0, oz1 in occupied)
+        return (all(abs(x - ox) > 2.2 or z1 < oz0 - 1 or z0 > oz1 + 1 for ox, oz0, oz1 in occupied)
+                and not blocks_sight(x, z0, z1, 1.3))
 
     def place(length_hint: float, near: float, parked_side: int = 0):
         """Try a few spots: (x, z) in a lane or along a kerb. The number of draws is fixed."""
@@ -810,23 +841,13 @@ def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
             crossing = d.chance(0.12)
             x = d.u(road_l + 0.5, road_r - 0.5) if crossing else sidewalk_x(side, 0.15, 0.9)
             z = d.depth_in_view(x, 4.0, min(far, 50))
-            _person(d, x, z)
+            if not blocks_sight(x, z - 0.3, z + 0.3, 0.4):
+                _person(d, x, z)
 
-    # riders on motorcycles and bicycles: on the carriageway near the kerb, or in a bike lane
-    if d.chance(content.p_riders):
-        for _ in range(1 + int(d.chance(0.3))):
-            side = -1 if d.chance(0.3) else 1
-            x = (road_r - d.u(0.5, 1.4)) if side > 0 else (road_l + d.u(0.5, 1.4))
-            if d.chance(0.3):
-                x = sidewalk_x(side, 0.2, 0.6)
-            z = d.depth_in_view(x, 5.0, 28.0)
-            ray = math.atan2(z, x)  # the plane must not be seen edge-on
-            heading = ray + (1 if d.chance(0.5) else -1) * math.radians(d.u(40, 90))
-            _two_wheeler(d, x, z, heading, d.chance(content.p_motorcycle), True)
     if d.chance(content.p_parked_two_wheelers):
         side = -1 if d.chance(0.5) else 1
-        x0, z0 = sidewalk_x(side, 0.55, 0.9), None
-        z0 = d.depth_in_view(x0, 5.0, 22.0)
+        x0 = sidewalk_x(side, 0.55, 0.9)
+        z0 = d.depth_in_view(x0, 5.0, 22.0, feet=True)
         motorcycle = d.chance(content.p_motorcycle)
         for k in range(1 + int(d.index(3))):
             heading = math.atan2(z0, x0) + (1 if side > 0 else -1) * math.radians(d.u(45, 80))
