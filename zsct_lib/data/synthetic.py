@@ -23,8 +23,9 @@ normalised image coordinates::
 
 and painted far to near (painter's order) into a map of face ids at the requested resolution.
 The label is a table lookup on that map; the image is drawn from it by the domain's style. The
-layout depends on ``(seed, domain, index)`` only, never on the resolution or on a style or
-geometry knob, so one knob can be turned at a time over the same scenes.
+scene depends on ``(seed, domain, index)`` and the domain's content and geometry, never on the
+resolution or the style: a style knob repaints the same scene, a geometry knob moves the camera
+(objects are placed where the camera sees them) while drawing the same random numbers.
 
 Two variants (:data:`BENCHMARKS`): ``gta_like`` (style gap, small geometry gap) and
 ``synthia_like`` (the same style gap, plus SYNTHIA's elevated, downward-pitched camera).
@@ -278,16 +279,16 @@ class _Builder:
 
     def __init__(self, camera: Camera):
         self.camera = camera
-        self.items = []  # (layer, -depth, sequence, points3d or None, face id, shadow weight)
+        self.items = []  # (layer, -depth, sequence, points [n, 3], face id or -1 for a shadow, shadow weight)
         self.faces = [dict(cls=SKY, colour=(0.5, 0.6, 0.8), jitter=np.zeros(3), material=M_SKY,
                            facing=F_SKY, depth=1e4, params=np.zeros(8))]
 
     def face(self, points: np.ndarray, cls: int, colour, jitter, material: int, facing: int,
-             layer: int, depth: float, params=None, face_depth: Optional[float] = None) -> None:
-        """One convex polygon [n, 3] in the street frame, painted as a face of class `cls`."""
+             layer: int, depth: float, params=None) -> None:
+        """One convex polygon [n, 3] in the street frame, painted as a face of class `cls`; `depth`
+        (metres) orders it within its layer and sets its haze."""
         self.faces.append(dict(cls=cls, colour=colour, jitter=jitter, material=material, facing=facing,
-                               depth=face_depth if face_depth is not None else depth,
-                               params=np.zeros(8) if params is None else params))
+                               depth=depth, params=np.zeros(8) if params is None else params))
         self.items.append((layer, -depth, len(self.items), points, len(self.faces) - 1, 0.0))
 
     def shadow(self, points: np.ndarray, weight: float, layer: int, depth: float) -> None:
@@ -557,7 +558,7 @@ def _tree(d: _Draw, x: float, z: float) -> None:
                material=M_FOLIAGE)
 
 
-def _car(d: _Draw, x: float, z: float, oncoming: bool, parked: bool) -> float:
+def _car(d: _Draw, x: float, z: float, oncoming: bool) -> float:
     """A car as two boxes (body, glass cabin) with wheels and lamps. Returns its length."""
     s = d.s
     w, length, h_body = d.u(1.7, 1.95) * s, d.u(3.9, 4.9) * s, d.u(0.85, 1.05) * s
@@ -619,7 +620,7 @@ def _big_vehicle(d: _Draw, x: float, z: float, cls: int) -> float:
     return length
 
 
-def _person(d: _Draw, x: float, z: float, cls: int = PERSON, heading: float = 0.0) -> None:
+def _person(d: _Draw, x: float, z: float) -> None:
     """A pedestrian facing the camera: legs (walking stride), torso, arms and head."""
     h = d.u(1.55, 1.92) * d.s
     cloth_top, cloth_legs, skin = d.pick("cloth"), d.pick("cloth"), d.pick("skin")
@@ -627,14 +628,14 @@ def _person(d: _Draw, x: float, z: float, cls: int = PERSON, heading: float = 0.
     stride = d.u(-0.12, 0.12) * h
     d.contact_shadow(x, z, 0.35 * h, 0.25, z, 0.6)
     for sign in (-1, 1):
-        d.part(_bar(sign * 0.06 * h, 0.47 * h, sign * 0.06 * h + sign * stride, 0.0, 0.12 * h), x, z, heading, cls,
+        d.part(_bar(sign * 0.06 * h, 0.47 * h, sign * 0.06 * h + sign * stride, 0.0, 0.12 * h), x, z, 0, PERSON,
                cloth_legs, jit, z)
     torso = np.array([[-0.11 * h, 0.46 * h], [0.11 * h, 0.46 * h], [0.14 * h, 0.8 * h], [-0.14 * h, 0.8 * h]])
-    d.part(torso, x, z, heading, cls, cloth_top, jit, z)
+    d.part(torso, x, z, 0, PERSON, cloth_top, jit, z)
     for sign in (-1, 1):
         d.part(_bar(sign * 0.16 * h, 0.78 * h, sign * (0.17 * h + abs(stride) * 0.3), 0.47 * h, 0.065 * h), x, z,
-               heading, cls, cloth_top, jit, z)
-    d.part(_ngon(0, 0.885 * h, 0.07 * h, 0.075 * h, 8), x, z, heading, cls, skin, jit, z)
+               0, PERSON, cloth_top, jit, z)
+    d.part(_ngon(0, 0.885 * h, 0.07 * h, 0.075 * h, 8), x, z, 0, PERSON, skin, jit, z)
 
 
 def _two_wheeler(d: _Draw, x: float, z: float, heading: float, motorcycle: bool, with_rider: bool) -> None:
@@ -819,7 +820,7 @@ def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
         spot = place(5.0, 5.0 if parked else 7.0, side)
         oncoming = d.chance(0.5)
         if spot is not None:  # else the car does not fit anywhere: the street is full
-            _car(d, spot[0], spot[1], oncoming and spot[0] < -1 and not parked, parked)
+            _car(d, spot[0], spot[1], oncoming and spot[0] < -1 and not parked)
     for cls, p in ((TRUCK, content.p_truck), (BUS, content.p_bus)):
         if d.chance(p):
             spot = place(12.0, 9.0, (-1 if d.chance(0.5) else 1) if d.chance(0.3) else 0)
@@ -1105,7 +1106,7 @@ def _style_transform(image: np.ndarray, style: SceneStyle, rng: np.random.Genera
     mixer = np.eye(3)
     mixer[1:, 1:] = style.saturation * np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
     matrix = style.contrast * (np.linalg.inv(_RGB_TO_YIQ) @ mixer @ _RGB_TO_YIQ) @ np.diag(exposure * gains)
-    image = image @ matrix.T.astype(np.float32)
+    image = np.einsum("nc,dc->nd", image, matrix.astype(np.float32))  # faster than matmul for [N, 3] x [3, 3]
     image += 0.5 * (1 - style.contrast)
     np.clip(image, 0, 1, out=image)
     return image if style.gamma == 1.0 else np.power(image, np.float32(style.gamma), out=image)
