@@ -71,7 +71,7 @@ QUICK = Schedule(source_only=30, stage1=6, stage2=6, val_size=8,
 
 
 def _run(job):
-    """Train one run in a worker process with one CPU thread; skip it if its eval.json exists."""
+    """Train one run (in a worker process when parallel); skip it if its eval.json exists."""
     import torch
 
     from .training import train
@@ -80,7 +80,8 @@ def _run(job):
     out = Path(out)
     if (out / "eval.json").exists():
         return json.loads((out / "eval.json").read_text())
-    torch.set_num_threads(max(1, cfg_dict["train"]["threads"]))
+    if cfg_dict["train"]["threads"] > 0:
+        torch.set_num_threads(cfg_dict["train"]["threads"])
     cfg = config_from_dict(cfg_dict)
     return train(cfg, out, resume=(out / "checkpoint.pt").exists(), init_from=start_from, progress=False)
 
@@ -203,7 +204,7 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
     from .figures import demo_figure
 
     out = Path(out)
-    schedule = QUICK if quick else Schedule(source_only=1200, stage1=150, stage2=100, val_size=100)
+    schedule = QUICK if quick else Schedule(source_only=1500, stage1=150, stage2=100, val_size=100)
     base = load_config("tiny").to_dict()
     rows = next(r for r in ROWS if r.name == "NonAdapt"), next(r for r in ROWS if r.name == "+Out")
     nonadapt_dir, full_dir = out / "nonadapt", out / "full"
