@@ -68,7 +68,7 @@ def cmd_ablate(args) -> int:
     from .experiments import run_ablation
 
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
-                 jobs=args.jobs)
+                 jobs=args.jobs, rows=args.rows)
     return 0
 
 
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--quick", action="store_true", help="a reduced study in a few minutes")
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
+    p.add_argument("--rows", default=None, help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); default all")
     p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("bench", help="time the full training iteration for speed options")
@@ -158,6 +159,7 @@ def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .config import ConfigError
     from .data.real import DatasetError
+    from .experiments import AblationError
     from .models import InitWeightsError
     from .training import NonFiniteLossError, RunDirectoryError
 
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (ConfigError, CheckpointError, RunDirectoryError, NonFiniteLossError, DatasetError, InitWeightsError,
-            FileNotFoundError) as err:
+            FileNotFoundError, AblationError) as err:
         print(f"zsct {args.command}: error: {err}", file=sys.stderr)
         return 2
 

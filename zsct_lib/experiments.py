@@ -29,6 +29,10 @@ PAPER_ABLATION = {
 }
 
 
+class AblationError(ValueError):
+    """An ablation request that cannot run (unknown rows, or rows without the rows they start from)."""
+
+
 @dataclass(frozen=True)
 class Row:
     """One row of the ablation: its flags and where its training starts."""
@@ -105,10 +109,30 @@ def _parallel(jobs, workers: int):
         return list(pool.map(_run, jobs))
 
 
+def select_rows(names: str | None):
+    """Rows by comma-separated names ("NonAdapt,Oracle"); all rows when None. Adapted rows need NonAdapt
+    (their init) and +In/+Out need +ST (their first stage)."""
+    if not names:
+        return ROWS
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    known = {row.name: row for row in ROWS}
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise AblationError(f"unknown ablation row(s) {unknown}: expected some of {', '.join(known)}")
+    for name in wanted:
+        needs = ["NonAdapt"] if name not in ("NonAdapt", "Oracle") else []
+        needs += [known[name].start_from_stage1_of] if known[name].start_from_stage1_of else []
+        missing = [n for n in needs if n not in wanted]
+        if missing:
+            raise AblationError(f"ablation row {name!r} needs row(s) {missing} too")
+    return tuple(row for row in ROWS if row.name in wanted)
+
+
 def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = False, overrides=None, jobs: int = 2,
                  rows=ROWS, schedule: Schedule | None = None) -> dict:
     """Train every row of `rows` for each seed under `out/<row>/seed<k>` and write ablation.json,
     ablation.md and ablation.png. Finished runs (with eval.json) are reused, so a stopped study resumes."""
+    rows = select_rows(rows) if isinstance(rows, str) or rows is None else rows
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     schedule = schedule or (QUICK if quick else Schedule())
@@ -204,7 +228,7 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
     from .figures import demo_figure
 
     out = Path(out)
-    schedule = QUICK if quick else Schedule(source_only=1500, stage1=150, stage2=100, val_size=100)
+    schedule = QUICK if quick else Schedule(source_only=1200, stage1=120, stage2=80, val_size=100)
     base = load_config("tiny").to_dict()
     rows = next(r for r in ROWS if r.name == "NonAdapt"), next(r for r in ROWS if r.name == "+Out")
     nonadapt_dir, full_dir = out / "nonadapt", out / "full"
