@@ -21,7 +21,6 @@ def test_quick_ablation_files_and_shape(tmp_path):
     table = (tmp_path / "ablation.md").read_text().splitlines()
     assert sum(line.startswith("| +Out |") for line in table) == 1 and "Table 3" in "\n".join(table)
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
-    from zsct_lib.checkpoint import read_checkpoint
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()
     assert json.loads((tmp_path / "plus_In" / "seed0" / "metrics.jsonl").read_text().splitlines()[0])["step"] > 2
     # a second call reuses the finished runs
