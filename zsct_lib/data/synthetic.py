@@ -701,17 +701,17 @@ def _signal_pole(d: _Draw, x: float, z: float, toward_road: float, want_light: b
             reach = d.u(1.5, 3.5) * s * toward_road
             d.part(_bar(0, height - 0.15 * s, reach, height - 0.15 * s, 0.16 * s), x, z, 0, POLE, pole_colour, jit, z)
             cu, top = reach, height - 0.2 * s
-        lw, lh = d.u(0.36, 0.46) * s, d.u(0.9, 1.15) * s
+        lw, lh = d.u(0.5, 0.62) * s, d.u(1.2, 1.5) * s  # larger than life: still a few pixels at 64x128
         casing = d.pick("light_casing")
         d.part(_rect(cu - lw / 2, cu + lw / 2, top - lh, top), x, z, 0, LIGHT, casing, jit, z)
-        if d.chance(0.65):  # we see its lamps; otherwise its back
+        if d.chance(0.8):  # we see its lamps; otherwise its back
             lit = int(d.index(3))
             for k in range(3):
                 colour = PALETTES["lamp_on"][k] if k == lit else PALETTES["lamp_off"][0]
                 d.part(_ngon(cu, top - lh * (0.2 + 0.3 * k), lw * 0.32, lw * 0.32, 8), x, z, 0, LIGHT, colour,
                        np.zeros(3), z, M_LAMP if k == lit else M_PLAIN, F_EMIT if k == lit else F_FRONT)
     if want_sign:
-        size = d.u(0.7, 1.0) * s
+        size = d.u(0.8, 1.1) * s
         v = d.u(2.1, 2.9) * s if want_light else height - size * 0.55
         kind = int(d.index(4))
         outer, inner = d.pick("sign"), d.pick("sign")
@@ -866,7 +866,7 @@ def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
             side = -1 if d.chance(0.4) else 1
             x = sidewalk_x(side, 0.08, 0.35)
             z = d.depth_in_view(x, 5.0, 28.0)
-            light = d.chance(0.6)
+            light = d.chance(0.65)
             sign = (not light) or d.chance(0.4)
             _signal_pole(d, x, z, -side, light, sign)
     return extras
