@@ -1,0 +1,477 @@
+"""Notebook hygiene: static checks on the saved .ipynb files (JSON only, nothing is executed).
+
+Every notebook in notebooks/ is checked by every rule in CHECKS; each (notebook, rule) pair is its own
+test, so a failure names both. The rules themselves are tested on a notebook built in tmp_path: a good
+one passes all of them, and each deliberate defect is reported by the rule meant to catch it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import v4
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+EXPECTED_NUMBERS = [f"{i:02d}" for i in range(8)]
+NAME_RE = re.compile(r"^(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
+
+GOALS_WITHIN_FIRST = 5  # cells
+RECAP_WITHIN_LAST = 5  # cells
+IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
+CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
+# A local absolute path, not a URL path ("example.org/work/..." is preceded by a word character).
+LOCAL_PATH_RE = re.compile(r"(?<![\w./-])(?:/tmp/|/work/|/root/|/home/|/Users/|/private/var/|[A-Za-z]:\\Users\\)")
+TEXT_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json", "application/javascript")
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def load(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+
+
+def source(cell) -> str:
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def code_cells(nb):
+    return [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def markdown_cells(cells):
+    return [c for c in cells if c.get("cell_type") == "markdown"]
+
+
+def code_lines(cell) -> list[str]:
+    """Source lines without comments, blank lines and import statements."""
+    out = []
+    for line in source(cell).splitlines():
+        s = line.strip()
+        if not s or s.startswith("#") or s.startswith("import ") or s.startswith("from "):
+            continue
+        out.append(line)
+    return out
+
+
+def output_texts(cell):
+    """Every piece of text a cell's outputs show (images and widget views are skipped)."""
+    for out in cell.get("outputs", []):
+        kind = out.get("output_type")
+        if kind == "stream":
+            yield _join(out.get("text", ""))
+        elif kind == "error":
+            yield "\n".join([out.get("ename", ""), out.get("evalue", "")] + list(out.get("traceback", [])))
+        elif kind in ("execute_result", "display_data"):
+            for mime, data in out.get("data", {}).items():
+                if mime in TEXT_MIME or mime.startswith("text/"):
+                    yield data if isinstance(data, str) else _join(data) if isinstance(data, list) else str(data)
+
+
+def _join(text) -> str:
+    return "".join(text) if isinstance(text, list) else str(text)
+
+
+def is_widget_cell(cell) -> bool:
+    """Uses ipywidgets (interact, widgets.X) or shows a library view's .widget()."""
+    body = "\n".join(code_lines(cell))
+    return "interact" in body or "widgets." in body or ".widget(" in body
+
+
+def has_marker(cell, marker: str) -> bool:
+    """nbval's rule: a comment line whose text, after the leading #s, is exactly the marker."""
+    return any(line.strip().startswith("#") and line.strip().lstrip("#").strip() == marker
+               for line in source(cell).splitlines())
+
+
+def _label(cell_index: int) -> str:
+    return f"cell {cell_index}"
+
+
+# ---------------------------------------------------------------------------------------------- rules
+# Each rule takes a loaded notebook and returns a list of problems (empty when the rule holds).
+CHECKS = {}
+
+
+def rule(fn):
+    CHECKS[fn.__name__.removeprefix("check_")] = fn
+    return fn
+
+
+@rule
+def check_valid_nbformat(nb):
+    try:
+        nbformat.validate(nb)
+    except nbformat.ValidationError as exc:
+        return [f"not a valid nbformat {nb.get('nbformat')}.{nb.get('nbformat_minor')} notebook: "
+                f"{str(exc).splitlines()[0]}"]
+    return []
+
+
+@rule
+def check_kernelspec_python3(nb):
+    name = nb.get("metadata", {}).get("kernelspec", {}).get("name")
+    return [] if name == "python3" else [f"kernelspec name is {name!r}, expected 'python3'"]
+
+
+@rule
+def check_no_saved_widget_state(nb):
+    return ["notebook metadata has saved widget state (metadata.widgets): strip it"] \
+        if "widgets" in nb.get("metadata", {}) else []
+
+
+@rule
+def check_executed_in_order(nb):
+    problems, previous, unexecuted = [], 0, []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code" or not source(cell).strip():
+            continue
+        count = cell.get("execution_count")
+        if count is None:
+            unexecuted.append(str(i))
+            continue
+        if previous == 0 and count != 1:
+            problems.append(f"{_label(i)}: the first execution_count is {count}, expected 1 (restart and run all)")
+        elif previous and count <= previous:
+            problems.append(f"{_label(i)}: execution_count {count} after {previous}: not run top to bottom")
+        previous = count
+    if unexecuted:
+        problems.append(f"{len(unexecuted)} code cell(s) not executed (execution_count null): cells "
+                        f"{', '.join(unexecuted[:12])}{' ...' if len(unexecuted) > 12 else ''}")
+    if previous == 0 and not unexecuted:
+        problems.append("no executed code cell")
+    return problems
+
+
+@rule
+def check_no_error_outputs(nb):
+    problems = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                problems.append(f"{_label(i)} has an error output: {out.get('ename')}: {out.get('evalue', '')[:100]}")
+            elif out.get("output_type") == "stream" and "Traceback (most recent call last)" in _join(out.get("text", "")):
+                problems.append(f"{_label(i)} printed a traceback to {out.get('name')}")
+    return problems
+
+
+_GOALS_RE = re.compile(r"^\s{0,3}#{1,6}\s.*goal|\*\*[^*\n]*goal[^*\n]*\*\*|__[^_\n]*goal[^_\n]*__|"
+                       r"<(b|strong|h[1-6])>[^<]*goal", re.IGNORECASE | re.MULTILINE)
+
+
+@rule
+def check_learning_goals_at_top(nb):
+    top = markdown_cells(nb.get("cells", [])[:GOALS_WITHIN_FIRST])
+    if any(_GOALS_RE.search(source(c)) for c in top):
+        return []
+    return [f"no learning-goals markdown (a heading or bold text with 'goal') in the first {GOALS_WITHIN_FIRST} cells"]
+
+
+_CHECKER_CALL_RE = re.compile(r"(?<!def )\bcheck_\w+\s*\(|zsct_lib\.exercises\b")
+
+
+@rule
+def check_exercise_with_checker(nb):
+    for cell in code_cells(nb):
+        if any(_CHECKER_CALL_RE.search(line) for line in code_lines(cell)):
+            return []
+    return ["no exercise checker is called (a code cell calling exercises.check_...(...))"]
+
+
+@rule
+def check_hidden_solution(nb):
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {})
+        if meta.get("jupyter", {}).get("source_hidden") is True or "solution" in meta.get("tags", []):
+            return []
+    return ["no hidden solution cell (metadata.jupyter.source_hidden true, or tag 'solution')"]
+
+
+@rule
+def check_recap_at_end(nb):
+    tail = markdown_cells(nb.get("cells", [])[-RECAP_WITHIN_LAST:])
+    if any("recap" in source(c).lower() for c in tail):
+        return []
+    return [f"no recap markdown in the last {RECAP_WITHIN_LAST} cells"]
+
+
+@rule
+def check_widget_cells_ignore_output(nb):
+    return [f"{_label(i)} uses widgets but does not start with '{IGNORE_MARKER}'"
+            for i, cell in enumerate(nb.get("cells", []))
+            if cell.get("cell_type") == "code" and is_widget_cell(cell)
+            and not source(cell).lstrip().startswith(IGNORE_MARKER)]
+
+
+@rule
+def check_has_checked_output(nb):
+    marked = [(i, c) for i, c in enumerate(nb.get("cells", []))
+              if c.get("cell_type") == "code" and has_marker(c, CHECK_MARKER)]
+    if not marked:
+        return [f"no '# {CHECK_MARKER}' cell: nbval --nbval-lax compares no output of this notebook"]
+    problems = [f"{_label(i)} is marked {CHECK_MARKER} and also NBVAL_IGNORE_OUTPUT"
+                for i, c in marked if has_marker(c, "NBVAL_IGNORE_OUTPUT")]
+    if not any(c.get("outputs") for _, c in marked):
+        problems.append(f"every '# {CHECK_MARKER}' cell has an empty saved output: nothing is compared")
+    return problems
+
+
+@rule
+def check_no_local_paths_in_outputs(nb):
+    problems = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        for text in output_texts(cell):
+            m = LOCAL_PATH_RE.search(text)
+            if m:
+                line = next(ln for ln in text.splitlines() if m.group(0) in ln)
+                problems.append(f"{_label(i)} output shows a local absolute path: {line.strip()[:120]!r}")
+                break
+    return problems
+
+
+_IMPORT_LIB_RE = re.compile(r"^\s*(?:import\s+zsct_lib\b|from\s+zsct_lib(?:\.\w+)*\s+import\b)", re.MULTILINE)
+
+
+@rule
+def check_imports_library(nb):
+    if any(_IMPORT_LIB_RE.search(source(c)) for c in code_cells(nb)):
+        return []
+    return ["does not import zsct_lib (the computations belong to the library)"]
+
+
+def check_names(directory: Path) -> list[str]:
+    """Notebooks are NN_name.ipynb with NN = 00..07, each number exactly once."""
+    problems, numbers = [], {}
+    for path in sorted(directory.glob("*.ipynb")):
+        m = NAME_RE.match(path.name)
+        if not m:
+            problems.append(f"{path.name}: not named NN_name.ipynb (two digits, lower-case words joined by _)")
+            continue
+        numbers.setdefault(m.group(1), []).append(path.name)
+    for number, names in sorted(numbers.items()):
+        if number not in EXPECTED_NUMBERS:
+            problems.append(f"{', '.join(names)}: number {number} is outside 00..07")
+        if len(names) > 1:
+            problems.append(f"number {number} is used by more than one notebook: {', '.join(names)}")
+    missing = [n for n in EXPECTED_NUMBERS if n not in numbers]
+    if missing:
+        problems.append(f"missing notebooks numbered {', '.join(missing)} in {directory.name}/")
+    return problems
+
+
+def check_notebook(path: Path) -> dict[str, list[str]]:
+    """Every rule's problems for one notebook file; only rules that found something are listed."""
+    try:
+        nb = load(path)
+    except Exception as exc:  # not JSON, or not a notebook at all
+        return {"valid_nbformat": [f"cannot be read as a notebook: {exc}"]}
+    found = {name: fn(nb) for name, fn in CHECKS.items()}
+    return {name: problems for name, problems in found.items() if problems}
+
+
+# ---------------------------------------------------------------------------------------------- the notebooks
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+_cache: dict[Path, nbformat.NotebookNode] = {}
+
+
+def _loaded(path: Path):
+    if path not in _cache:
+        _cache[path] = load(path)
+    return _cache[path]
+
+
+def test_notebook_names_and_numbers():
+    problems = check_names(NOTEBOOK_DIR)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("check", list(CHECKS), ids=list(CHECKS))
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_hygiene(path, check):
+    problems = CHECKS[check](_loaded(path))
+    assert not problems, f"{path.name} [{check}]:\n  " + "\n  ".join(problems)
+
+
+# ---------------------------------------------------------------------------------------------- the rules fail
+def _dump(nb) -> str:
+    """The notebook's JSON as saved, without nbformat's validation (some defects make it invalid)."""
+    return json.dumps(nb, indent=1)
+
+
+def good_notebook() -> nbformat.NotebookNode:
+    """A small notebook that satisfies every rule."""
+    cells = [
+        v4.new_markdown_cell("# 99 A sample\n\n## Learning goals\n- one\n- two"),
+        v4.new_code_cell("import torch\nfrom zsct_lib import exercises, pseudo"),
+        v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(torch.zeros(2, 3).shape)",
+                         outputs=[v4.new_output("stream", name="stdout", text="torch.Size([2, 3])\n")]),
+        v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nimport ipywidgets as widgets\n"
+                         "widgets.interact(lambda q=0.5: q, q=widgets.FloatSlider(0.5, min=0, max=1))"),
+        v4.new_code_cell("def my_label(p):\n    raise NotImplementedError\n\nexercises.check_mpt_pseudo_label(my_label)",
+                         outputs=[v4.new_output("stream", name="stdout", text="NOT YET: not implemented\n")]),
+        v4.new_code_cell("exercises.check_mpt_pseudo_label(pseudo.mpt_pseudo_label)",
+                         metadata={"jupyter": {"source_hidden": True}, "tags": ["solution"]}),
+        v4.new_markdown_cell("## Recap\n- done"),
+    ]
+    for n, cell in enumerate((c for c in cells if c.cell_type == "code"), start=1):
+        cell.execution_count = n
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+def _first_code(nb, marker):
+    return next(c for c in nb.cells if c.cell_type == "code" and marker in source(c))
+
+
+def _break_validity(nb):
+    nb.cells[0]["not_a_field"] = 1
+
+
+def _break_kernel(nb):
+    nb.metadata.kernelspec.name = "zsct-venv"
+
+
+def _break_widget_state(nb):
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
+
+
+def _break_order(nb):
+    code = code_cells(nb)
+    code[1].execution_count, code[2].execution_count = code[2].execution_count, code[1].execution_count
+    code[-1].execution_count = None
+
+
+def _break_errors(nb):
+    code_cells(nb)[1].outputs.append(v4.new_output("error", ename="ValueError", evalue="boom", traceback=["x"]))
+
+
+def _break_goals(nb):
+    nb.cells[0].source = "# 99 A sample\n\nIn this notebook we look at things."
+
+
+def _break_checker(nb):
+    for cell in code_cells(nb):
+        cell.source = source(cell).replace("exercises.check_mpt_pseudo_label", "print")
+
+
+def _break_solution(nb):
+    for cell in nb.cells:
+        cell.metadata.pop("jupyter", None)
+        cell.metadata.pop("tags", None)
+
+
+def _break_recap(nb):
+    nb.cells[-1].source = "## Summary\n- done"
+    nb.cells.append(v4.new_markdown_cell("A recap is in the next notebook."))
+    nb.cells.extend(v4.new_markdown_cell("More.") for _ in range(RECAP_WITHIN_LAST))
+
+
+def _break_widget_marker(nb):
+    cell = _first_code(nb, "interact")
+    cell.source = source(cell).replace(IGNORE_MARKER + "\n", "") + "\n" + IGNORE_MARKER
+
+
+def _break_checked_output(nb):
+    cell = _first_code(nb, CHECK_MARKER)
+    cell.source = source(cell).replace("# " + CHECK_MARKER + "\n", "")
+
+
+def _break_local_path(nb):
+    code_cells(nb)[1].outputs.append(v4.new_output("stream", name="stdout", text="saved to /tmp/tmpab12/fig.png\n"))
+
+
+def _break_import(nb):
+    cell = code_cells(nb)[0]
+    cell.source = "import torch\nimport numpy as np"
+
+
+BREAKERS = {
+    "valid_nbformat": _break_validity,
+    "kernelspec_python3": _break_kernel,
+    "no_saved_widget_state": _break_widget_state,
+    "executed_in_order": _break_order,
+    "no_error_outputs": _break_errors,
+    "learning_goals_at_top": _break_goals,
+    "exercise_with_checker": _break_checker,
+    "hidden_solution": _break_solution,
+    "recap_at_end": _break_recap,
+    "widget_cells_ignore_output": _break_widget_marker,
+    "has_checked_output": _break_checked_output,
+    "no_local_paths_in_outputs": _break_local_path,
+    "imports_library": _break_import,
+}
+
+
+def test_every_rule_has_a_defect_to_catch():
+    assert set(BREAKERS) == set(CHECKS)
+
+
+def test_good_notebook_passes_every_rule(tmp_path):
+    path = tmp_path / "99_good.ipynb"
+    nbformat.write(good_notebook(), str(path))
+    assert check_notebook(path) == {}
+
+
+@pytest.mark.parametrize("check", list(BREAKERS))
+def test_rule_reports_its_defect(tmp_path, check):
+    nb = good_notebook()
+    BREAKERS[check](nb)
+    path = tmp_path / "99_bad.ipynb"
+    path.write_text(_dump(nb))
+    found = check_notebook(path)
+    assert check in found, f"{check} did not report the defect; found {found}"
+    # The defect is reported by its own rule only, so a failure message points at the right cause.
+    assert set(found) == {check}, found
+
+
+def test_all_defects_at_once_are_all_reported(tmp_path):
+    nb = good_notebook()
+    for name, breaker in BREAKERS.items():
+        if name != "recap_at_end":  # it appends cells that would push the recap out of reach anyway
+            breaker(nb)
+    path = tmp_path / "99_bad.ipynb"
+    path.write_text(_dump(nb))
+    found = check_notebook(path)
+    assert set(found) == set(BREAKERS) - {"recap_at_end"}, found
+    assert len(found["executed_in_order"]) == 2  # the swapped pair and the unexecuted cell
+
+
+def test_unreadable_file_is_reported(tmp_path):
+    path = tmp_path / "99_broken.ipynb"
+    path.write_text('{"cells": [')
+    assert "valid_nbformat" in check_notebook(path)
+
+
+def test_names_rule_reports_gaps_duplicates_and_bad_names(tmp_path):
+    for name in ["00_overview", "01_a", "02_b", "03_c", "03_c_again", "05_e", "06_f", "Notes", "8_late"]:
+        nbformat.write(good_notebook(), str(tmp_path / f"{name}.ipynb"))
+    problems = "\n".join(check_names(tmp_path))
+    assert "missing notebooks numbered 04, 07" in problems
+    assert "number 03 is used by more than one notebook" in problems
+    assert "Notes.ipynb: not named NN_name.ipynb" in problems
+    assert "8_late.ipynb: not named" in problems
+    for name in ["04_d", "07_g"]:
+        nbformat.write(good_notebook(), str(tmp_path / f"{name}.ipynb"))
+    for name in ["03_c_again", "Notes", "8_late"]:
+        (tmp_path / f"{name}.ipynb").unlink()
+    assert check_names(tmp_path) == []
+
+
+def test_widget_rule_ignores_imports_and_comments():
+    nb = good_notebook()
+    nb.cells.insert(1, v4.new_code_cell("from ipywidgets import interact  # the interactive part is below"))
+    assert check_widget_cells_ignore_output(nb) == []
+    nb.cells.insert(2, v4.new_code_cell("view = PseudoLabelView(model)\nview.widget()"))
+    assert check_widget_cells_ignore_output(nb) == ["cell 2 uses widgets but does not start with '# NBVAL_IGNORE_OUTPUT'"]
+
+
+def test_local_path_rule_ignores_urls_and_images():
+    nb = good_notebook()
+    cell = code_cells(nb)[1]
+    cell.outputs.append(v4.new_output("stream", name="stdout", text="see https://example.org/work/paper.pdf\n"))
+    cell.outputs.append(v4.new_output("display_data", data={"image/png": "iVBOR/tmp/work/root/AAAA",
+                                                            "text/plain": "<Figure size 640x480 with 1 Axes>"}))
+    assert check_no_local_paths_in_outputs(nb) == []
