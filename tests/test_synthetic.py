@@ -320,6 +320,8 @@ def test_class_statistics_on_hand_built_labels():
     assert np.isclose(stats["pixel_share"][1], 1 / 7)
     assert np.isclose(stats["image_share"][0], 1.0) and np.isclose(stats["image_share"][5], 0.5)
     assert stats["image_share"][2] == 0
+    stacked = class_statistics(torch.stack([a, b]))["labels"]  # a tensor [N, H, W] of labels
+    assert np.allclose(stacked["pixel_share"], stats["pixel_share"])
     table = format_class_statistics(class_statistics({"toy": [a, b]}))
     assert "pole*" in table and "road " in table and "toy" in table and "19-class" in table
 

@@ -21,7 +21,9 @@ def _labels(source: LabelSource) -> Iterable:
     `dataset[i][1]`) or of an iterable of labels."""
     if hasattr(source, "label") and hasattr(source, "__len__"):
         return (source.label(i) for i in range(len(source)))
-    if hasattr(source, "__getitem__") and hasattr(source, "__len__") and not isinstance(source, (list, tuple)):
+    if isinstance(source, (list, tuple, torch.Tensor, np.ndarray)):  # labels themselves, [N, H, W]
+        return iter(source)
+    if hasattr(source, "__getitem__") and hasattr(source, "__len__"):
         return (source[i][1] for i in range(len(source)))
     return iter(source)
 

@@ -1172,8 +1172,12 @@ def render_image(scene: Scene, face_id: np.ndarray, shadow: np.ndarray, style: S
         image = _gaussian_blur(image, sigma)
     if style.noise:  # sensor noise: mostly in luma, some in chroma
         noise = rng.standard_normal((height, width, 3), dtype=np.float32)
-        image += style.noise * (0.45 * noise + 0.8 * noise.mean(axis=2, keepdims=True))
-    return (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
+        noise *= 0.45 * style.noise
+        noise += (0.8 / 0.45) * noise.mean(axis=2, keepdims=True)
+        image += noise
+    image *= 255.0
+    image += 0.5
+    return np.clip(image, 0, 255, out=image).astype(np.uint8)
 
 
 # ============================================================================ the generator
