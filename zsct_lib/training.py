@@ -476,8 +476,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     if cfg.train.tf32:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(cfg.train.seed)
-    if cfg.train.deterministic and device.type == "cpu":
+    if cfg.train.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
 
     source_train, target_train, target_val = build_datasets(cfg.data, oracle=cfg.loss.mode == "oracle")
     model = build_model(cfg.model).to(device)
