@@ -65,10 +65,19 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ablate(args) -> int:
-    from .experiments import run_ablation
+    from .experiments import AblationError, run_ablation
 
+    from .experiments import Schedule
+
+    schedule = None
+    if args.schedule:
+        try:
+            source_only, stage1, stage2 = (int(v) for v in args.schedule.split(","))
+        except ValueError:
+            raise AblationError(f"--schedule {args.schedule!r}: expected three integers SOURCE_ONLY,STAGE1,STAGE2") from None
+        schedule = Schedule(source_only, stage1, stage2)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
-                 jobs=args.jobs, rows=args.rows)
+                 jobs=args.jobs, rows=args.rows, schedule=schedule)
     return 0
 
 
@@ -132,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--quick", action="store_true", help="a reduced study in a few minutes")
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
+    p.add_argument("--schedule", default=None, metavar="S0,S1,S2",
+                   help="iterations of NonAdapt pre-training, stage 1 and stage 2 (default 1500,300,200)")
     p.add_argument("--rows", default=None, help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); default all")
     p.set_defaults(func=cmd_ablate)
 
