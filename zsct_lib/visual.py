@@ -536,7 +536,7 @@ TRANSLATION_TITLES = {
 
 
 def translation_figure(translations: dict, index: int = 0, errors: bool = True, vmax: Optional[float] = None,
-                       fig: Optional[Figure] = None) -> Figure:
+                       panel_width: float = 2.3, fig: Optional[Figure] = None) -> Figure:
     """Two rows, from `translate_pair`: the source chain Is, Is2t, Is2t2s, Is2s and the target chain
     It, It2s, It2s2t, It2t; with `errors`, each row ends with the error maps of its cycle (eq 10) and
     its reconstruction (eq 11), on one colour scale."""
@@ -549,4 +549,4 @@ def translation_figure(translations: dict, index: int = 0, errors: bool = True, 
         if errors:
             images += [error_map(pick(cycled), pick(first)), error_map(pick(rec), pick(first))]
             titles += [f"|{cycled} - {first}|  (eq 10)", f"|{rec} - {first}|  (eq 11)"]
-    return show_images(images, titles, ncols=6 if errors else 4, panel_width=2.3, vmax=vmax, fig=fig)
+    return show_images(images, titles, ncols=6 if errors else 4, panel_width=panel_width, vmax=vmax, fig=fig)
