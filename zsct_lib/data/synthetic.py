@@ -1,6 +1,7 @@
 """The embedded benchmark: a procedural generator of two street-scene domains.
 
-No dataset can be downloaded in a classroom, so the library draws its own. A *source* domain plays
+The real benchmarks are tens of gigabytes behind registrations, so the library draws its own: the
+default data of every notebook, demo, test and quick training run. A *source* domain plays
 GTA5 / SYNTHIA (the synthetic look: saturated, sunny, clean, sharp) and a *target* domain plays
 Cityscapes (the real look: grey-green, overcast, textured, noisy, slightly blurred, with the ego
 vehicle's hood at the bottom). Both domains share one scene grammar over the 19 Cityscapes train
@@ -47,7 +48,8 @@ from PIL import Image
 from ..labels import IGNORE_INDEX, NUM_CLASSES
 
 __all__ = ["SceneStyle", "SceneGeometry", "SceneContent", "DomainConfig", "BenchmarkConfig", "BENCHMARKS",
-           "Scene", "layout_scene", "render_label", "render_image", "generate_scene", "StreetScenes",
+           "Scene", "layout_scene", "rasterise", "render_label", "render_image", "generate_scene",
+           "generate_label", "StreetScenes",
            "SPLITS", "VAL_INDEX_OFFSET", "get_benchmark"]
 
 # Train ids, named once for the grammar below.
@@ -711,7 +713,7 @@ def _signal_pole(d: _Draw, x: float, z: float, toward_road: float, want_light: b
                 d.part(_ngon(cu, top - lh * (0.2 + 0.3 * k), lw * 0.32, lw * 0.32, 8), x, z, 0, LIGHT, colour,
                        np.zeros(3), z, M_LAMP if k == lit else M_PLAIN, F_EMIT if k == lit else F_FRONT)
     if want_sign:
-        size = d.u(0.8, 1.1) * s
+        size = d.u(1.0, 1.3) * s  # larger than life, like the lights
         v = d.u(2.1, 2.9) * s if want_light else height - size * 0.55
         kind = int(d.index(4))
         outer, inner = d.pick("sign"), d.pick("sign")
