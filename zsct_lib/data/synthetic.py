@@ -713,7 +713,7 @@ def _signal_pole(d: _Draw, x: float, z: float, toward_road: float, want_light: b
                 d.part(_ngon(cu, top - lh * (0.2 + 0.3 * k), lw * 0.32, lw * 0.32, 8), x, z, 0, LIGHT, colour,
                        np.zeros(3), z, M_LAMP if k == lit else M_PLAIN, F_EMIT if k == lit else F_FRONT)
     if want_sign:
-        size = d.u(1.0, 1.3) * s  # larger than life, like the lights
+        size = d.u(0.8, 1.1) * s
         v = d.u(2.1, 2.9) * s if want_light else height - size * 0.55
         kind = int(d.index(4))
         outer, inner = d.pick("sign"), d.pick("sign")
