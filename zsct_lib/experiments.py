@@ -200,7 +200,7 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
 def ablation_markdown(summary: dict) -> str:
     """Rows as in Table 3: flags, per-class IoU, mIoU, mIoU_tail (mean ± std over seeds), then the paper's."""
     classes = list(summary["rows"][0]["per_class"])
-    short = [c[:5] + ("*" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes]
+    short = [c.replace("traffic ", "")[:6] + ("*" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes]
     lines = [f"Ablation on the embedded benchmark `{summary['benchmark']}`, {summary['protocol']} protocol, "
              f"mean ± std over {summary['seeds']} seeds (IoU in %; * tail class).", "",
              "| row | Sty | Cyc | ST | In | Out | " + " | ".join(short) + " | mIoU | mIoU_tail |",
