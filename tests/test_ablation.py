@@ -19,7 +19,7 @@ def test_quick_ablation_files_and_shape(tmp_path):
     for row in saved["rows"]:
         assert row["seeds"] == 2 and len(row["per_class"]) == 19 and row["miou_std"] is not None
     table = (tmp_path / "ablation.md").read_text().splitlines()
-    assert sum(line.startswith("| +Out |") for line in table) == 1 and "Table 3" in "\n".join(table)
+    assert sum(line.startswith("| +Out |") for line in table) == 2 and "Table 3" in "\n".join(table)  # ours, the paper's
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()
     assert json.loads((tmp_path / "plus_In" / "seed0" / "metrics.jsonl").read_text().splitlines()[0])["step"] > 2
