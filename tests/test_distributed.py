@@ -35,8 +35,11 @@ def test_two_gloo_ranks_equal_one_process_with_the_global_batch(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     single = read_checkpoint(tmp_path / "single" / "checkpoint.pt")["model"]
     distributed = read_checkpoint(tmp_path / "ddp" / "checkpoint.pt")["model"]
+    # Adam moves a parameter by about lr per step whatever its gradient's size, so biases whose
+    # gradient is zero up to rounding (a conv bias before instance norm) may differ by up to
+    # 3 steps x d_img_lr (1e-4) between the two summation orders; every other weight agrees closely.
     for key in single:
-        assert torch.allclose(single[key].float(), distributed[key].float(), atol=1e-4, rtol=1e-3), key
+        assert torch.allclose(single[key].float(), distributed[key].float(), atol=5e-4, rtol=1e-3), key
     # only rank 0 writes logs: one line per logged step
     lines = (tmp_path / "ddp" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == len((tmp_path / "single" / "metrics.jsonl").read_text().splitlines())
