@@ -161,7 +161,7 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
     head classes grey), and each class's share of the true pixels beside its share of the MPT pseudo
     labels (`mpt_quality` from pseudo_label_quality). Classes with fewer than `min_pixels` true pixels
     are left out of the curves."""
-    fig = Figure(figsize=(13, 3.6))
+    fig = Figure(figsize=(13, 4.1))
     axes = fig.subplots(1, 3)
     t = curves["thresholds"]
     shown = [c for c in range(len(curves["class_pixels"])) if curves["class_pixels"][c] >= min_pixels]
@@ -179,7 +179,9 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
         ax.set_xlabel("fixed confidence threshold")
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="lower left", title="grey: head classes", title_fontsize=7)
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False,
+               title="tail classes in colour, head classes in grey", title_fontsize=8)
     if mpt_quality is not None:
         true_share = 100 * mpt_quality["class_pixels"] / max(mpt_quality["class_pixels"].sum(), 1)
         pseudo_share = 100 * mpt_quality["pseudo_pixels"] / max(mpt_quality["pseudo_pixels"].sum(), 1)
@@ -199,7 +201,7 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
         axes[2].legend(fontsize=7)
     else:
         axes[2].set_axis_off()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     return fig
 
 
