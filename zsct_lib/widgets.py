@@ -82,6 +82,11 @@ def _legend(fig, classes, ncol=7, y=0.0, fontsize=7):
                    bbox_to_anchor=(0.5, y))
 
 
+def _percent(value) -> str:
+    """An IoU of a summary (a percentage, or None when no pixel of the classes occurs) as text."""
+    return "-" if value is None else f"{value:.1f}"
+
+
 def _present(*labels) -> list[int]:
     seen = set()
     for label in labels:
@@ -90,12 +95,16 @@ def _present(*labels) -> list[int]:
 
 
 def _display_in(output, fig):
-    """Replace what an ipywidgets Output shows by a figure."""
-    from IPython.display import display
+    """Show a figure in an ipywidgets Output by setting its outputs directly (one state update).
 
-    output.clear_output(wait=True)
-    with output:
-        display(fig)
+    Not `with output: display(fig)`: that routes the figure through the kernel's output messages,
+    which headless runners (nbclient, nbval) emulate, and one of them was seen to stall on it.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    data, metadata = shell.display_formatter.format(fig) if shell is not None else ({"text/plain": repr(fig)}, {})
+    output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
 
 
 # ================================================================== notebook 04: MPT pseudo labels
@@ -567,7 +576,7 @@ def per_class_iou_figure(results: dict, title: str = "") -> Figure:
         r = results[name]
         values = [np.nan if r["per_class"][c] is None else r["per_class"][c] for c in classes]
         ax.bar(x + (i - (len(names) - 1) / 2) * width, values, width,
-               label=f"{name}: mIoU {r['miou']}, mIoU_tail {r['miou_tail']}")
+               label=f"{name}: mIoU {_percent(r['miou'])}, mIoU_tail {_percent(r['miou_tail'])}")
     ax.set_xticks(x)
     ax.set_xticklabels([c + (" *" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes],
                        rotation=45, ha="right", fontsize=8)
@@ -695,7 +704,7 @@ class ModelComparisonView:
         for j, name in enumerate(self.names):
             score = r["scores"][name]
             _show(axes[0, 2 + j], _label_rgb(r["predictions"][name]),
-                  f"{name}: mIoU {score['miou']}, tail {score['miou_tail']}")
+                  f"{name}: mIoU {_percent(score['miou'])}, tail {_percent(score['miou_tail'])}")
         if r["errors"]:
             axes[1, 0].set_axis_off()
             axes[1, 1].set_axis_off()
@@ -741,7 +750,7 @@ def qualitative_figure(view: ModelComparisonView, indices) -> Figure:
         _show(axes[row, 1], _label_rgb(view.labels[i]), "ground truth" if title else None)
         for j, name in enumerate(view.names):
             _show(axes[row, 2 + j], _label_rgb(view.predictions[name][i]), name if title else None)
-            axes[row, 2 + j].set_xlabel(f"mIoU {view.scores[name][i]['miou']}", fontsize=7)
+            axes[row, 2 + j].set_xlabel(f"mIoU {_percent(view.scores[name][i]['miou'])}", fontsize=7)
     fig.tight_layout()
     return fig
 
