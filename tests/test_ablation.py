@@ -34,3 +34,43 @@ def test_row_selection_checks_dependencies():
         select_rows("NonAdapt,+In")
     with pytest.raises(AblationError, match="unknown"):
         select_rows("Sty,+Bogus")
+
+
+def test_adapt_overrides_reach_the_adapted_rows_only():
+    from zsct_lib.config import load_config
+    from zsct_lib.experiments import _row_config
+
+    base = load_config("tiny").to_dict()
+    schedule = Schedule(source_only=10, stage1=4, stage2=3, adapt=["optim.seg_lr=0.001"])
+    by_name = {row.name: row for row in ROWS}
+    adapted = _row_config(base, by_name["+ST"], 1, schedule, "nonadapt.pt")
+    assert adapted["optim"]["seg_lr"] == 0.001 and adapted["train"]["init_checkpoint"] == "nonadapt.pt"
+    assert (adapted["train"]["iterations"], adapted["train"]["ct_iterations"], adapted["train"]["seed"]) == (4, 3, 1)
+    for name in ("NonAdapt", "Oracle"):
+        assert _row_config(base, by_name[name], 1, schedule, None)["optim"]["seg_lr"] == base["optim"]["seg_lr"]
+
+
+def test_malformed_adapt_override_fails_before_training(tmp_path):
+    from zsct_lib.config import ConfigError
+
+    with pytest.raises(ConfigError):
+        run_ablation("tiny", tmp_path, seeds=1, adapt_overrides=["optim.seg_lr"], rows="NonAdapt,Sty")
+    assert not any(tmp_path.iterdir())       # nothing was trained or written
+
+
+def test_findings_pair_the_seeds_and_measure_the_gap():
+    from zsct_lib.experiments import ablation_findings, gap_closed, paired_difference
+
+    def entry(name, per_seed):
+        mious, tails = [m for m, _ in per_seed], [t for _, t in per_seed]
+        return {"row": name, "miou": sum(mious) / len(mious), "miou_tail": sum(tails) / len(tails),
+                "per_seed": [{"miou": m, "miou_tail": t} for m, t in per_seed]}
+
+    summary = {"rows": [entry("NonAdapt", [(20, 4), (24, 6)]), entry("+ST", [(25, 3), (29, 5)]),
+                        entry("+Out", [(26, 6), (30, 7)]), entry("Oracle", [(30, 10), (34, 12)])]}
+    mean, std, diffs = paired_difference(summary, "+Out", "+ST", "miou_tail")
+    assert diffs == [3, 2] and mean == 2.5 and std == round(0.5 ** 0.5, 2)   # seeds paired, not pooled
+    assert gap_closed(summary) == 0.6                                         # (28 - 22) / (32 - 22)
+    text = ablation_findings(summary)
+    assert "closes 60%" in text and "+2.5 ± 0.7 (paired over seeds): more than" in text
+    assert paired_difference(summary, "+In", "+ST") is None                  # a row that was not run

@@ -66,9 +66,10 @@ def read_checkpoint(path) -> dict:
     return state
 
 
-def load_checkpoint(path, model, optimizers: dict | None = None) -> dict:
-    """Restore model (and optimizer) states from `path`; refuse a checkpoint of another preset or class count."""
-    state = read_checkpoint(path)
+def load_checkpoint(path, model, optimizers: dict | None = None, state: dict | None = None) -> dict:
+    """Restore model (and optimizer) states from `path` (or from `state`, the dict `read_checkpoint(path)`
+    already returned); refuse a checkpoint of another preset or class count."""
+    state = read_checkpoint(path) if state is None else state
     if state["preset"] != model.preset:
         raise CheckpointError(f"checkpoint {path} was made for preset {state['preset']!r}, "
                               f"but the model is {model.preset!r}")

@@ -29,8 +29,8 @@ def cmd_train(args) -> int:
 def cmd_eval(args) -> int:
     import torch
 
-    from .checkpoint import read_checkpoint
-    from .config import config_from_dict, load_config, _merge, parse_overrides
+    from .checkpoint import load_checkpoint, read_checkpoint
+    from .config import _merge, config_from_dict, load_config, parse_overrides
     from .data import build_datasets
     from .evaluation import evaluate, format_results
     from .models import build_model
@@ -44,8 +44,7 @@ def cmd_eval(args) -> int:
     cfg.model.init_weights = ""
     device = resolve_device(cfg.train.device)
     model = build_model(cfg.model)
-    from .checkpoint import load_checkpoint
-    load_checkpoint(args.checkpoint, model)
+    load_checkpoint(args.checkpoint, model, state=state)
     model.to(device)
     _, _, val = build_datasets(cfg.data)
     loader = torch.utils.data.DataLoader(val, batch_size=cfg.eval.batch_size, num_workers=cfg.data.num_workers)
@@ -65,9 +64,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_ablate(args) -> int:
-    from .experiments import AblationError, run_ablation
-
-    from .experiments import Schedule
+    from .experiments import AblationError, Schedule, run_ablation
 
     schedule = None
     if args.schedule:
@@ -77,7 +74,7 @@ def cmd_ablate(args) -> int:
             raise AblationError(f"--schedule {args.schedule!r}: expected three integers SOURCE_ONLY,STAGE1,STAGE2") from None
         schedule = Schedule(source_only, stage1, stage2)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
-                 jobs=args.jobs, rows=args.rows, schedule=schedule)
+                 jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
     return 0
 
 
@@ -142,8 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="a reduced study in a few minutes")
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
     p.add_argument("--schedule", default=None, metavar="S0,S1,S2",
-                   help="iterations of NonAdapt pre-training, stage 1 and stage 2 (default 1500,300,200)")
+                   help="iterations of NonAdapt pre-training, stage 1 and stage 2 (default 800,150,100)")
     p.add_argument("--rows", default=None, help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); default all")
+    p.add_argument("--adapt-set", dest="adapt_overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override for the adapted rows only (they fine-tune NonAdapt), e.g. optim.seg_lr=0.001")
     p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("bench", help="time the full training iteration for speed options")

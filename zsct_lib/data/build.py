@@ -1,6 +1,8 @@
 """The three datasets a run needs, from a DataConfig: source train, target train (unlabelled), target val."""
 from __future__ import annotations
 
+import torch.nn.functional as F
+
 from ..config import DataConfig
 from .real import GTA5, Cityscapes, Synthia, Unlabelled
 from .synthetic import StreetScenes
@@ -34,8 +36,8 @@ def build_datasets(cfg: DataConfig, oracle: bool = False):
     if oracle:
         source = target  # the oracle learns from target labels: the upper bound of adaptation
     if cfg.source != "synthetic" or cfg.target != "synthetic":
-        source = _resized(source, cfg)
-        target = _resized(target, cfg)
+        source = _Resized(source, cfg)
+        target = _Resized(target, cfg)
     return source, target, val
 
 
@@ -50,17 +52,16 @@ class _Resized:
     GTA5/Cityscapes to 1024x512 before cropping), keeping the label() fast path."""
 
     def __init__(self, dataset, cfg: DataConfig):
-        import torch.nn.functional as F
-        self.dataset, self.size, self._F = dataset, (cfg.height, cfg.width), F
+        self.dataset, self.size = dataset, (cfg.height, cfg.width)
 
     def __len__(self):
         return len(self.dataset)
 
     def _image(self, image):
-        return self._F.interpolate(image[None], size=self.size, mode="bilinear", align_corners=False)[0]
+        return F.interpolate(image[None], size=self.size, mode="bilinear", align_corners=False)[0]
 
     def _label(self, label):
-        return self._F.interpolate(label[None, None].float(), size=self.size, mode="nearest")[0, 0].long()
+        return F.interpolate(label[None, None].float(), size=self.size, mode="nearest")[0, 0].long()
 
     def label(self, index):
         return self._label(self.dataset.label(index))
@@ -71,7 +72,3 @@ class _Resized:
             return self._image(item)
         image, label = item
         return self._image(image), self._label(label)
-
-
-def _resized(dataset, cfg: DataConfig):
-    return _Resized(dataset, cfg)

@@ -70,8 +70,9 @@ class ZSCTModel(nn.Module):
     def train(self, mode: bool = True):
         super().train(mode)
         if mode and self.freeze_bn:
-            # Frozen BN (paper, DISE): pretrained statistics and affine parameters stay fixed.
-            for module in self.modules():
+            # Frozen BN of the segmentation network (paper, DISE): its pretrained statistics and affine
+            # parameters stay fixed, so translated images in the batch cannot shift them.
+            for module in (m for part in self.segmentation_modules() for m in part.modules()):
                 if isinstance(module, nn.BatchNorm2d):
                     module.eval()
                     for p in module.parameters():
