@@ -70,9 +70,8 @@ class ZSCTModel(nn.Module):
     def train(self, mode: bool = True):
         super().train(mode)
         if mode and self.freeze_bn:
-            # Frozen BN of the segmentation network (paper, DISE): its pretrained statistics and affine
-            # parameters stay fixed, so translated images in the batch cannot shift them.
-            for module in (m for part in self.segmentation_modules() for m in part.modules()):
+            # Frozen BN (paper, DISE): pretrained statistics and affine parameters stay fixed.
+            for module in self.modules():
                 if isinstance(module, nn.BatchNorm2d):
                     module.eval()
                     for p in module.parameters():
