@@ -28,7 +28,7 @@ test-fast: $(STAMP)
 figures: $(STAMP)
 	$(VENV)/bin/zsct figures
 
-# The full study of Tables 3 and 4: both variants at once, one core each (about 45 min on 2 cores).
+# The full study of Tables 3 and 4: both variants at once, one core each (52 min measured on 2 cores).
 ablate: $(STAMP)
 	$(VENV)/bin/zsct ablate --config tiny --seeds 3 --jobs 1 --out runs/ablation_gta_like & gta=$$!; \
 	$(VENV)/bin/zsct ablate --config tiny_synthia --seeds 3 --jobs 1 --out runs/ablation_synthia_like; synthia=$$?; \

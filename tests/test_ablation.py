@@ -53,9 +53,10 @@ def test_adapt_overrides_reach_the_adapted_rows_only():
 def test_malformed_adapt_override_fails_before_training(tmp_path):
     from zsct_lib.config import ConfigError
 
-    with pytest.raises(ConfigError):
-        run_ablation("tiny", tmp_path, seeds=1, adapt_overrides=["optim.seg_lr"], rows="NonAdapt,Sty")
-    assert not any(tmp_path.iterdir())       # nothing was trained or written
+    for bad in (["optim.seg_lr"], ["optim.seg_learning_rate=0.1"]):       # no value; an unknown key
+        with pytest.raises(ConfigError):
+            run_ablation("tiny", tmp_path / "study", seeds=1, adapt_overrides=bad, rows="NonAdapt,Sty")
+    assert not (tmp_path / "study").exists()       # nothing was trained or written
 
 
 def test_findings_pair_the_seeds_and_measure_the_gap():

@@ -138,13 +138,12 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     `overrides` apply to every row; `adapt_overrides` (KEY=VALUE) only to the rows that fine-tune
     NonAdapt's weights, as the paper fine-tunes DISE at a lower learning rate than it was trained with."""
     rows = select_rows(rows) if isinstance(rows, str) or rows is None else rows
+    schedule = dataclasses.replace(schedule or (QUICK if quick else Schedule()))
+    schedule.adapt = [*schedule.adapt, *(adapt_overrides or [])]
+    base = load_config(config, overrides).to_dict()
+    config_from_dict(_merge(base, parse_overrides(schedule.adapt)))   # a bad adapted-row override fails now, not after NonAdapt
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    schedule = dataclasses.replace(schedule or (QUICK if quick else Schedule()))
-    if adapt_overrides:
-        parse_overrides(list(adapt_overrides))      # a malformed KEY=VALUE fails before any training
-        schedule.adapt = [*schedule.adapt, *adapt_overrides]
-    base = load_config(config, overrides).to_dict()
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
     benchmark = base["data"]["benchmark"]
     by_name = {row.name: row for row in rows}
