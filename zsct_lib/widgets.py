@@ -513,35 +513,27 @@ def context_figure(source_image, source_label, target_image, target_pseudo, resu
     axes = fig.subplots(2, 4)
     plain_image = paste(r["plain_mask"][None], source_image[None], target_image[None])[0]
     aligned_image = paste(r["aligned_mask"][None], r["shifted_image"][None], target_image[None])[0]
-    width = source_label.shape[-1]
-
-    def ground_line(ax, row, colour="yellow"):
-        if not np.isnan(row):
-            ax.plot([0, width - 1], [row, row], ls="--", color=colour, lw=1.2)
-
-    _show(axes[0, 0], to_rgb(source_image), f"{source_name}, tail content in red")
-    tint = np.zeros(source_label.shape + (4,), np.float32)
-    tint[(tail_label(source_label) != IGNORE_INDEX).cpu().numpy()] = (1.0, 0.1, 0.1, 0.6)
-    axes[0, 0].imshow(tint, interpolation="nearest")
-    ground_line(axes[0, 0], r["source_ground_row"])
-    _show(axes[0, 1], to_rgb(target_image), "target It: ground begins lower")
-    ground_line(axes[0, 1], r["target_ground_row"])
-    _show(axes[0, 2], _mask_rgb(r["plain_mask"], on=(1, 0.25, 0.25)), "plain M_ct (same position)")
-    ground_line(axes[0, 2], r["target_ground_row"])
-    _show(axes[0, 3], to_rgb(plain_image),
-          "plain It_ct: " + ("stands on ground" if r["plain_standing"] else "floats above the ground")
-          + f"\n{r['plain_sky_pixels']} pasted pixels over sky")
-    ground_line(axes[0, 3], r["target_ground_row"])
-    _show(axes[1, 0], to_rgb(r["shifted_image"]), f"source shifted by {r['shift']} rows")
-    ground_line(axes[1, 0], r["target_ground_row"])
-    _show(axes[1, 1], _label_rgb(target_pseudo), target_label_name)
-    ground_line(axes[1, 1], r["target_ground_row"], "black")
-    _show(axes[1, 2], _mask_rgb(r["aligned_mask"], on=(0.25, 1, 0.25)), "context-aware M_ct")
-    ground_line(axes[1, 2], r["target_ground_row"])
-    _show(axes[1, 3], to_rgb(aligned_image),
-          "context-aware It_ct" + ("" if r["aligned_standing"] else ": dropped (not standing)")
-          + f"\n{r['aligned_sky_pixels']} pasted pixels over sky")
-    ground_line(axes[1, 3], r["target_ground_row"])
+    width, target_row = source_label.shape[-1], r["target_ground_row"]
+    # (picture, title, ground row to draw, line colour), row by row: plain transfer, then context-aware
+    panels = [
+        (to_rgb(source_image), f"{source_name}, tail content in red", r["source_ground_row"], "yellow"),
+        (to_rgb(target_image), "target It: ground begins lower", target_row, "yellow"),
+        (_mask_rgb(r["plain_mask"], on=(1, 0.25, 0.25)), "plain M_ct (same position)", target_row, "yellow"),
+        (to_rgb(plain_image), "plain It_ct: " + ("stands on ground" if r["plain_standing"] else "floats above the ground")
+         + f"\n{r['plain_sky_pixels']} pasted pixels over sky", target_row, "yellow"),
+        (to_rgb(r["shifted_image"]), f"source shifted by {r['shift']} rows", target_row, "yellow"),
+        (_label_rgb(target_pseudo), target_label_name, target_row, "black"),
+        (_mask_rgb(r["aligned_mask"], on=(0.25, 1, 0.25)), "context-aware M_ct", target_row, "yellow"),
+        (to_rgb(aligned_image), "context-aware It_ct" + ("" if r["aligned_standing"] else ": dropped (not standing)")
+         + f"\n{r['aligned_sky_pixels']} pasted pixels over sky", target_row, "yellow"),
+    ]
+    for ax, (picture, title, ground_row, colour) in zip(axes.flat, panels):
+        _show(ax, picture, title)
+        if not np.isnan(ground_row):
+            ax.plot([0, width - 1], [ground_row, ground_row], ls="--", color=colour, lw=1.2)
+    tail_tint = np.zeros(source_label.shape + (4,), np.float32)
+    tail_tint[(tail_label(source_label) != IGNORE_INDEX).cpu().numpy()] = (1.0, 0.1, 0.1, 0.6)
+    axes[0, 0].imshow(tail_tint, interpolation="nearest")
     fig.tight_layout()
     return fig
 
