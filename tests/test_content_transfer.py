@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from zsct_lib.content_transfer import (align_to_target_ground, ground_top_row, head_mask, median_gate, paste,
-                                       shift_rows, standing_on_ground, tail_label, tail_pixel_count, transfer_mask)
+from zsct_lib.content_transfer import (head_mask, median_gate, paste, plain_tail_mask, source_tail_mask, tail_label,
+                                       tail_pixel_count, transfer_batch, transfer_mask)
+from zsct_lib.context_transfer import align_to_target_ground, ground_top_row, shift_rows, standing_on_ground
+from zsct_lib.labels import class_pixel_counts
 
 I = 255  # ignore
 
@@ -77,3 +79,47 @@ def test_shift_rows_both_ways():
     assert shift_rows(x, 1, -1).flatten().tolist() == [-1, 0, 1, 2]
     assert shift_rows(x, -2, -1).flatten().tolist() == [2, 3, -1, -1]
     assert shift_rows(x, 9, -1).flatten().tolist() == [-1] * 4
+
+
+def test_mask_switches_rules_and_head():
+    # a rider (12) without a two-wheeler, a sign (7) on a pole (5); the target is road, sky, ignored, pole
+    source = torch.tensor([[[12, 7, 5, 5]]])
+    target = torch.tensor([[[0, 10, I, 5]]])
+    assert source_tail_mask(source).tolist() == [[[False, True, True, True]]]            # rule drops the rider
+    assert plain_tail_mask(source).tolist() == [[[True, True, True, True]]]
+    assert transfer_mask(source, target).tolist() == [[[False, True, False, False]]]     # head: road, sky only
+    assert transfer_mask(source, target, cooccurrence_rules=False).tolist() == [[[True, True, False, False]]]
+    assert transfer_mask(source, target, use_head_mask=False).tolist() == [[[False, True, True, True]]]
+
+
+def test_transfer_batch_pastes_gates_and_labels_like_eqs_16_17():
+    """A hand-built pair: a sign on a pole over target road, a segmenter that predicts 'road' everywhere
+    with certainty. Gate on: the sign is pasted and labelled at the output level; gate off: nothing."""
+    source_label = torch.tensor([[[7, 5, 0, 0]], [[7, 5, 0, 0]]])        # [2,1,4]
+    source_content = torch.ones(2, 3, 1, 4)
+    target_image = torch.zeros(2, 3, 1, 4)
+    target_pseudo = torch.zeros(2, 1, 4, dtype=torch.long)                # road: head everywhere
+    seen = {}
+
+    def segment(images):
+        seen["images"] = images
+        logits = torch.full((len(images), 19, 1, 4), -10.0)
+        logits[:, 0] = 10.0
+        return logits
+
+    out = transfer_batch(source_content, source_label, target_image, target_pseudo, segment,
+                         gate=torch.tensor([True, False]))
+    assert out.mask.tolist() == [[[True, True, False, False]], [[False, False, False, False]]]
+    assert torch.equal(seen["images"], out.image)
+    assert out.image[0, :, 0].tolist() == [[1, 1, 0, 0]] * 3 and out.image[1].sum() == 0     # eq 16
+    # MPT on a certain prediction: the threshold is capped at 0.9, so every pixel keeps 'road'
+    assert out.pseudo.tolist() == [[[0, 0, 0, 0]]] * 2
+    assert out.label.tolist() == [[[7, 5, 0, 0]], [[0, 0, 0, 0]]]                            # eq 17
+    assert float(out.transfer_fraction) == 2 / 8
+    plain = transfer_batch(source_content, source_label, target_image, target_pseudo, segment, output_level=False)
+    assert torch.equal(plain.label, plain.pseudo)
+
+
+def test_class_pixel_counts_ignores_255():
+    assert class_pixel_counts(torch.tensor([[0, 0, 5, 255], [18, 5, 255, 0]]), 19).tolist() == \
+        [3, 0, 0, 0, 0, 2] + [0] * 12 + [1]

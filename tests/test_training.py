@@ -44,8 +44,9 @@ def test_all_five_flags_train_and_log_every_term(tmp_path):
     result = train(cfg, tmp_path / "run", progress=False)
     records = metrics(tmp_path / "run")
     stage2 = [r for r in records if r.get("stage") == 2]
-    for key in ("zero_style", "rec", "adv_out", "adv_img", "cycle", "st", "seg_ct", "d_out"):
+    for key in ("seg", "zero", "zero_trans", "rec", "adv_out", "adv_img", "cycle", "st", "seg_ct", "d_out"):
         assert all(key in r and r[key] == r[key] for r in stage2), key
+    assert all("zero_style" not in r for r in records)               # eq 9 is not logged as one term
     assert "seg_ct" not in records[0]                                 # content transfer only in stage 2
     assert (tmp_path / "run" / "stage1.pt").exists() and read_checkpoint(tmp_path / "run" / "stage1.pt")["step"] == 2
     saved = json.loads((tmp_path / "run" / "eval.json").read_text())
@@ -160,3 +161,32 @@ def test_out_folder_with_another_run_is_refused(tmp_path):
         train(cfg, tmp_path / "run", progress=False)
     assert (tmp_path / "run" / "checkpoint.pt").read_bytes() == before
     train(cfg, tmp_path / "run", overwrite=True, progress=False)
+
+
+def test_each_logged_term_is_its_own_loss_and_eq19_adds_them(tmp_path):
+    """The trainer's terms are eqs 5, 6, 8 ... each alone (L_seg is not inside the zero-style terms), and
+    eq 19 is their sum, with eq 9 = zero + zero_trans + seg."""
+    from zsct_lib import losses as L
+    from zsct_lib.models import build_model
+    from zsct_lib.training import StepFlags, generator_losses
+
+    cfg = small_config()
+    torch.manual_seed(0)
+    model = build_model(cfg.model)
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    terms, _ = generator_losses(model, batch, StepFlags(sty=True, cyc=True, st=True), cfg)
+    assert {"seg", "zero", "zero_trans", "rec", "adv_out", "adv_img", "cycle", "st"} == set(terms)
+    with torch.no_grad():
+        _, content_s, aux_s = model.encode(batch["source_image"])
+        stem_s, _, _ = model.encode(batch["source_image"])
+        stem_t, _, _ = model.encode(batch["target_image"])
+        expected_zero = L.zero_loss(model.style_target(stem_s), model.style_source(stem_t))
+    assert torch.allclose(terms["zero"], cfg.loss.w_zero * expected_zero)
+    total = L.total_loss(terms)
+    assert torch.allclose(total, sum(terms.values()))
+    eq9 = L.zero_style_loss(terms["zero"], terms["zero_trans"], terms["seg"])
+    assert torch.allclose(total, eq9 + sum(v for k, v in terms.items() if k not in ("zero", "zero_trans", "seg")))
+    with pytest.raises(KeyError, match="unknown loss terms"):
+        L.total_loss({**terms, "typo": torch.tensor(1.0)})

@@ -1,20 +1,30 @@
 """Tail-class content transfer, eqs 13-17, and a context-aware placement (beyond the paper).
 
+One function per equation (`tail_label` eq 13, `head_mask` eq 14, `transfer_mask` eq 15, `paste`
+eqs 16-17), the paper's median gate, and `transfer_batch`, which runs the whole pipeline of one
+batch (gate, masks, paste, MPT on the transferred image, eq 17) for the trainer and the notebook
+views alike. The context-aware placement (beyond the paper) lives in `context_transfer.py`.
+
 Labels are long tensors [B,H,W] in train ids with 255 = ignore; images [B,C,H,W]; masks bool [B,H,W].
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Callable, Optional
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .labels import IGNORE_INDEX, TAIL_CLASSES
+from .context_transfer import align_to_target_ground, standing_on_ground
+from .labels import BICYCLE, IGNORE_INDEX, LIGHT, MOTORCYCLE, POLE, RIDER, SIGN, TAIL_CLASSES
+from .labels import isin_classes as _isin
+from .pseudo import mpt_pseudo_label
 
-POLE, LIGHT, SIGN, RIDER, MOTORCYCLE, BICYCLE = 5, 6, 7, 12, 17, 18
-GROUND_CLASSES = (0, 1)  # road, sidewalk: where transferred things can stand
 
-
-def _isin(label: torch.Tensor, classes) -> torch.Tensor:
-    return torch.isin(label, torch.as_tensor(tuple(classes), device=label.device, dtype=label.dtype))
+def plain_tail_mask(label: torch.Tensor, tail_classes=TAIL_CLASSES) -> torch.Tensor:
+    """Eq 13 read literally, without the co-occurrence rules: every tail-class pixel (bool, same shape)."""
+    return _isin(label, tail_classes)
 
 
 def tail_label(label: torch.Tensor, tail_classes=TAIL_CLASSES, ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
@@ -46,10 +56,26 @@ def head_mask(pseudo_label: torch.Tensor, tail_classes=TAIL_CLASSES, ignore_inde
     return (pseudo_label != ignore_index) & ~_isin(pseudo_label, tail_classes)
 
 
+def source_tail_mask(source_label: torch.Tensor, tail_classes=TAIL_CLASSES, ignore_index: int = IGNORE_INDEX,
+                     cooccurrence_rules: bool = True) -> torch.Tensor:
+    """Ms_tail, the binary mask of eq 13's Ys_tail (bool, same shape); without the co-occurrence rules
+    when `cooccurrence_rules` is False (a teaching switch)."""
+    if not cooccurrence_rules:
+        return plain_tail_mask(source_label, tail_classes)
+    return tail_label(source_label, tail_classes, ignore_index) != ignore_index
+
+
 def transfer_mask(source_label: torch.Tensor, target_pseudo: torch.Tensor, tail_classes=TAIL_CLASSES,
-                  ignore_index: int = IGNORE_INDEX) -> torch.Tensor:
-    """Eq 15: M_ct = Mt_head ⊙ Ms_tail, bool [B,H,W]; Ms_tail is the binary mask of eq 13's Ys_tail."""
-    source_tail = tail_label(source_label, tail_classes, ignore_index) != ignore_index
+                  ignore_index: int = IGNORE_INDEX, cooccurrence_rules: bool = True,
+                  use_head_mask: bool = True) -> torch.Tensor:
+    """Eq 15: M_ct = Mt_head ⊙ Ms_tail, bool [B,H,W]; Ms_tail is the binary mask of eq 13's Ys_tail.
+
+    `cooccurrence_rules=False` drops eq 13's rules and `use_head_mask=False` drops eq 14's mask (all of
+    Ms_tail is pasted): switches for the notebook that shows what each refinement does.
+    """
+    source_tail = source_tail_mask(source_label, tail_classes, ignore_index, cooccurrence_rules)
+    if not use_head_mask:
+        return source_tail
     return source_tail & head_mask(target_pseudo, tail_classes, ignore_index)
 
 
@@ -81,77 +107,58 @@ def median_gate(tail_counts) -> tuple[float, np.ndarray]:
     return median, counts > median
 
 
-# ---- context-aware placement (beyond the paper) ------------------------------------------------
+# ---- the pipeline of one batch, eqs 13-17 ------------------------------------------------------
 
-def ground_top_row(label: torch.Tensor, ground_classes=GROUND_CLASSES, percentile: float = 0.05) -> torch.Tensor:
-    """Row where the ground (road, sidewalk) begins in each label map: [B,H,W] -> [B] float (nan if none).
+@dataclass
+class TransferredBatch:
+    """What content transfer makes of one batch (B pairs of source and target images).
 
-    The low `percentile` of ground pixel rows rather than their minimum, so a few stray ground pixels
-    of a noisy pseudo label do not move it.
+    mask: M_ct bool [B,H,W] as pasted (after the gate); image: It_ct [B,3,H,W] (eq 16); logits: the
+    segmenter's logits on It_ct [B,K,H,W] (with gradient, for eq 18); pseudo: Ỹt_ct = MPT(It_ct's
+    prediction) [B,H,W]; label: the training label of eq 18, Ỹ't_ct (eq 17) at the output level,
+    else Ỹt_ct; shifts: rows each source was moved by (context-aware placement; zeros otherwise).
     """
-    rows = []
-    for single in label:
-        ground_rows = torch.nonzero(_isin(single, ground_classes), as_tuple=True)[0]
-        rows.append(torch.quantile(ground_rows.float(), percentile) if ground_rows.numel() else torch.tensor(float("nan")))
-    return torch.stack(rows).to(label.device)
+    mask: torch.Tensor
+    image: torch.Tensor
+    logits: torch.Tensor
+    pseudo: torch.Tensor
+    label: torch.Tensor
+    shifts: torch.Tensor
+
+    @property
+    def transfer_fraction(self) -> torch.Tensor:
+        """Share of the batch's pixels that were pasted (a scalar)."""
+        return self.mask.float().mean()
 
 
-def shift_rows(x: torch.Tensor, shift: int, fill) -> torch.Tensor:
-    """Shift a map [..., H, W] down by `shift` rows (up if negative), filling uncovered rows with `fill`."""
-    out = torch.full_like(x, fill)
-    h = x.shape[-2]
-    if abs(shift) >= h:
-        return out
-    if shift >= 0:
-        out[..., shift:, :] = x[..., : h - shift, :]
-    else:
-        out[..., : h + shift, :] = x[..., -shift:, :]
-    return out
+def transfer_batch(source_content: torch.Tensor, source_label: torch.Tensor, target_image: torch.Tensor,
+                   target_pseudo: torch.Tensor, segment: Callable[[torch.Tensor], torch.Tensor],
+                   gate: Optional[torch.Tensor] = None, output_level: bool = True, context_aware: bool = False,
+                   quantile: float = 0.5, cap: float = 0.9, cooccurrence_rules: bool = True,
+                   use_head_mask: bool = True) -> TransferredBatch:
+    """Content transfer of one batch, eqs 13-17: the masks, the paste, the pseudo label of the result.
 
+    source_content [B,3,H,W]: what is pasted (the paper's Is2t, translated into the target's style);
+    source_label Ys [B,H,W]; target_image It [B,3,H,W]; target_pseudo Ỹt [B,H,W] (eq 12);
+    segment: images [N,3,H,W] -> logits [N,K,H,W] (the model's prediction, with gradient when
+    training); gate: bool [B], the median gate per source image (None: every pair may transfer).
 
-def align_to_target_ground(source_image: torch.Tensor, source_label: torch.Tensor, target_pseudo: torch.Tensor,
-                           ground_classes=GROUND_CLASSES, ignore_index: int = IGNORE_INDEX):
-    """Context-aware content transfer: move source content vertically so it stands on the target's ground.
-
-    Plain transfer (eqs 16-17) pastes at the same pixel position, so under a camera-pitch gap a
-    source rider can land in the target's sky. Here each source image and label are shifted by the
-    difference between where the ground begins in the target's pseudo label and in the source label
-    (a horizon alignment), so the pasted objects keep their footing. When either map shows no ground,
-    the pair is left unshifted.
-
-    source_image [B,C,H,W], source_label [B,H,W], target_pseudo [B,H,W] ->
-    (shifted image, shifted label, shifts [B] long).
+    1. context_aware: shift each source onto the target's ground (`context_transfer.align_to_target_ground`);
+    2. M_ct = Mt_head ⊙ Ms_tail (eqs 13-15), cut by the gate, and, context-aware, by `standing_on_ground`;
+    3. It_ct = M_ct ⊙ source + (1 - M_ct) ⊙ It (eq 16), segmented;
+    4. Ỹt_ct = MPT of that prediction (eq 12); at the output level, Ys pasted into it (eq 17).
     """
-    source_rows = ground_top_row(source_label, ground_classes)
-    target_rows = ground_top_row(target_pseudo, ground_classes)
-    shifts = torch.nan_to_num(target_rows - source_rows, nan=0.0).round().long()
-    images, labels = [], []
-    for i, shift in enumerate(shifts.tolist()):
-        images.append(shift_rows(source_image[i], shift, 0.0))
-        labels.append(shift_rows(source_label[i], shift, ignore_index))
-    return torch.stack(images), torch.stack(labels), shifts
-
-
-def standing_on_ground(mask: torch.Tensor, target_pseudo: torch.Tensor, ground_classes=GROUND_CLASSES,
-                       margin: int = 2) -> torch.Tensor:
-    """Per image, whether the bottom edge of the pasted region rests on target ground: [B,H,W] -> bool [B].
-
-    For each column of the mask, the pixels just below its lowest masked pixel (up to `margin` rows)
-    must include a ground class of the target pseudo label; an image passes when most of its pasted
-    columns do. An empty mask passes (nothing is pasted).
-    """
-    b, h, w = mask.shape
-    ok = torch.ones(b, dtype=torch.bool, device=mask.device)
-    ground = _isin(target_pseudo, ground_classes)
-    rows = torch.arange(h, device=mask.device).view(1, h, 1)
-    lowest = torch.where(mask, rows, torch.full_like(rows, -1)).amax(dim=1)      # [B,W], -1 = empty column
-    for i in range(b):
-        columns = torch.nonzero(lowest[i] >= 0, as_tuple=True)[0]
-        if columns.numel() == 0:
-            continue
-        supported = 0
-        for col in columns.tolist():
-            start = int(lowest[i, col]) + 1
-            supported += bool(ground[i, start:start + margin, col].any()) or start >= h
-        ok[i] = supported >= 0.5 * columns.numel()
-    return ok
+    shifts = torch.zeros(len(source_label), dtype=torch.long, device=source_label.device)
+    if context_aware:
+        source_content, source_label, shifts = align_to_target_ground(source_content, source_label, target_pseudo)
+    mask = transfer_mask(source_label, target_pseudo, cooccurrence_rules=cooccurrence_rules,
+                         use_head_mask=use_head_mask)                                  # eqs 13-15
+    if gate is not None:
+        mask &= gate.view(-1, 1, 1)
+    if context_aware:
+        mask &= standing_on_ground(mask, target_pseudo).view(-1, 1, 1)
+    image = paste(mask, source_content, target_image)                                 # eq 16
+    logits = segment(image)
+    pseudo = mpt_pseudo_label(F.softmax(logits, dim=1).detach(), quantile, cap)         # eq 12 on It_ct
+    label = paste(mask, source_label, pseudo) if output_level else pseudo               # eq 17
+    return TransferredBatch(mask=mask, image=image, logits=logits, pseudo=pseudo, label=label, shifts=shifts)

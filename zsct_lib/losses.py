@@ -105,3 +105,27 @@ def self_training_loss(target_logits: torch.Tensor, pseudo_label: torch.Tensor) 
 def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: torch.Tensor) -> torch.Tensor:
     """Eq 18: L_seg_ct = CE(Pt_ct, Ỹ't_ct); logits [B,K,H,W], label [B,H,W]."""
     return cross_entropy(transferred_logits, transferred_label)
+
+
+# Eq 19's terms in the order they are added (the order is kept so that sums repeat to the last bit).
+TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct")
+
+
+def total_loss(terms: dict) -> torch.Tensor:
+    """Eq 19: L = L_zero_style + L_cycle + L_rec + L_adv + L_st + L_seg_ct, each term already weighted.
+
+    terms: name -> scalar, as `training.step.generator_losses` returns them: "seg" (eq 6), "zero"
+    (eq 5), "zero_trans" (eq 8), "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "st" (eq 12's
+    self-training), "seg_ct" (eq 18); absent terms are off. With "zero" present, "seg", "zero" and
+    "zero_trans" enter as eq 9's zero-style loss; without it (source-only, oracle, or the zero-style
+    loss switched off) L_seg enters alone.
+    """
+    grouped = dict(terms)
+    if "zero" in grouped:
+        grouped["zero_style"] = zero_style_loss(grouped.pop("zero"), grouped.pop("zero_trans"), grouped.pop("seg"))
+    else:
+        grouped["zero_style"] = grouped.pop("seg")
+    unknown = set(grouped) - set(TOTAL_LOSS_ORDER)
+    if unknown:
+        raise KeyError(f"total_loss: unknown loss terms {sorted(unknown)}; expected {list(TOTAL_LOSS_ORDER)}")
+    return sum(grouped[name] for name in TOTAL_LOSS_ORDER if name in grouped)

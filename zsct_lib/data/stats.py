@@ -2,16 +2,25 @@
 
 * pixel share of class c: its pixels over all labelled (not 255) pixels of the set;
 * image share of class c: the share of images in which it has at least one pixel;
-* tail-pixel count per image: what the paper's transfer gate compares with its median (§1).
+* tail-pixel count per image: what the paper's transfer gate compares with its median (§1);
+* `source_statistics`: both counts over a source set, once per run, for eq 7's class-balanced
+  weights and the median gate.
+
+Pixels are counted by `labels.class_pixel_counts`, tail pixels by `content_transfer.tail_pixel_count`
+(eq 13 with the co-occurrence rules) or `content_transfer.plain_tail_mask` (without).
 """
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Callable, Iterable, Mapping, Optional, Union
 
 import numpy as np
 import torch
 
-from ..labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES
+from ..content_transfer import plain_tail_mask, tail_pixel_count
+from ..labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES, class_pixel_counts
 
 LabelSource = Union[torch.utils.data.Dataset, Iterable]
 
@@ -49,8 +58,7 @@ def class_statistics(datasets_or_label_iterables, num_classes: int = NUM_CLASSES
         images = np.zeros(num_classes, np.int64)
         n_images = 0
         for label in _labels(source):
-            label = _as_numpy(label).ravel()
-            counts = np.bincount(label[label != IGNORE_INDEX], minlength=num_classes)[:num_classes]
+            counts = class_pixel_counts(_as_numpy(label), num_classes)
             pixels += counts
             images += counts > 0
             n_images += 1
@@ -92,11 +100,34 @@ def tail_pixel_counts(dataset, tail_classes=TAIL_CLASSES,
     rules); by default a pixel counts when its class is in `tail_classes`.
     """
     counts = []
-    tail = torch.tensor(tuple(tail_classes), dtype=torch.long)
     for label in _labels(dataset):
         label = torch.as_tensor(label).long()
         if label_fn is not None:
             counts.append(int((label_fn(label) != IGNORE_INDEX).sum()))
         else:
-            counts.append(int(torch.isin(label, tail).sum()))
+            counts.append(int(plain_tail_mask(label, tail_classes).sum()))
     return np.asarray(counts, dtype=np.int64)
+
+
+def source_statistics(dataset, num_classes: int = NUM_CLASSES, cache_file: Path | None = None) -> dict:
+    """Per-class pixel counts (for eq 7's class-balanced weights) and per-image transferable tail-pixel
+    counts (eq 13 with the rules, for the median gate) over the whole source set, computed once and
+    cached as JSON: {"size": N, "class_pixels": [K], "tail_pixels": [N]}."""
+    if cache_file is not None and cache_file.is_file():
+        cached = json.loads(cache_file.read_text())
+        if cached.get("size") == len(dataset):
+            return cached
+    class_counts = np.zeros(num_classes, dtype=np.int64)
+    tail_counts = []
+    label_of = getattr(dataset, "label", None) or (lambda i: dataset[i][1])
+    for i in range(len(dataset)):
+        label = torch.as_tensor(label_of(i)).long()
+        class_counts += class_pixel_counts(label, num_classes)
+        tail_counts.append(int(tail_pixel_count(label.unsqueeze(0))[0]))
+    stats = {"size": len(dataset), "class_pixels": class_counts.tolist(), "tail_pixels": tail_counts}
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(stats))
+        os.replace(tmp, cache_file)
+    return stats

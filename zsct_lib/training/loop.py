@@ -1,0 +1,160 @@
+"""The run: a config trained into a run folder, resumable from its checkpoint (`train`).
+
+The folder policy (refuse to overwrite another run), the loop over steps with logging, checkpoints
+and periodic evaluation, and the final evaluation. Every random draw of the data pipeline is seeded by
+(seed, step), so resuming from a checkpoint gives the same weights as an uninterrupted run.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from .. import losses as L
+from ..checkpoint import load_checkpoint, save_checkpoint
+from ..config import Config
+from ..content_transfer import median_gate
+from .distributed import barrier, distributed_context
+from .sampling import make_loader, stack_batch
+from .schedule import build_optimizers, set_learning_rates, total_steps
+from .step import training_step
+
+
+class RunDirectoryError(RuntimeError):
+    """`--out` holds another run and neither --resume nor --overwrite was given."""
+
+
+RUN_FILES = ("config.yaml", "checkpoint.pt", "stage1.pt", "metrics.jsonl", "eval.json", "source_stats.json")
+
+
+def prepare_run_dir(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse to write into a folder that holds another run unless --resume or --overwrite says so."""
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing and not (resume or overwrite):
+        raise RunDirectoryError(f"--out {out} already holds a run ({', '.join(existing)}); "
+                                "pass --resume to continue it or --overwrite to replace it")
+    if overwrite and not resume:
+        for name in existing:
+            (out / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _append_jsonl(path: Path, record: dict):
+    with open(path, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def _truncate_metrics(path: Path, step: int):
+    """On resume, drop metric lines written after the checkpoint (they will be written again)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line).get("step", -1) <= step]
+    path.write_text("".join(line + "\n" for line in kept))
+
+
+def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = False, init_from: str | None = None,
+          progress: bool = True, max_steps: int | None = None) -> dict:
+    """Train a config into the run folder `out`: config.yaml, checkpoint.pt (latest), stage1.pt (end of
+    stage 1), metrics.jsonl, eval.json. Returns the final evaluation.
+
+    resume: continue from out/checkpoint.pt. init_from: start from another run's checkpoint (weights,
+    optimizers and step), e.g. a shared stage-1 checkpoint. max_steps: stop early after this step
+    (for tests of interruption).
+    """
+    from tqdm.auto import tqdm
+
+    from ..data import build_datasets, joint_transform
+    from ..data.stats import source_statistics
+    from ..evaluation import evaluate
+    from ..models import build_model
+
+    out = Path(out)
+    rank, world_size, local_rank = distributed_context()
+    if rank == 0:
+        prepare_run_dir(out, resume, overwrite)
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+    device = resolve_device(cfg.train.device)
+    if device.type == "cuda" and world_size > 1:
+        device = torch.device("cuda", local_rank)
+    if cfg.train.tf32:
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    torch.manual_seed(cfg.train.seed)
+    if cfg.train.deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+
+    source_train, target_train, target_val = build_datasets(cfg.data, oracle=cfg.loss.mode == "oracle")
+    model = build_model(cfg.model).to(device)
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizers = build_optimizers(model, cfg)
+
+    start_step = 0
+    if resume and (out / "checkpoint.pt").exists():
+        start_step = load_checkpoint(out / "checkpoint.pt", model, optimizers)["step"]
+    elif init_from:
+        start_step = load_checkpoint(init_from, model, optimizers)["step"]
+    elif cfg.train.init_checkpoint:
+        load_checkpoint(cfg.train.init_checkpoint, model)  # weights only: a fresh schedule from step 0
+    if rank == 0:
+        (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        _truncate_metrics(out / "metrics.jsonl", start_step)
+
+    # every rank computes the same statistics; only rank 0 writes the cache file
+    stats = source_statistics(source_train, cfg.model.num_classes, out / "source_stats.json" if rank == 0 else None)
+    class_weights = L.class_balanced_weights(stats["class_pixels"], cfg.loss.class_balance_beta).to(device)
+    _, gate_by_index = median_gate(stats["tail_pixels"])
+    gate_by_index = torch.as_tensor(gate_by_index)
+
+    transform = joint_transform(cfg.data)
+    source_loader = iter(make_loader(source_train, cfg, 0, start_step, rank, world_size, transform))
+    target_loader = (iter(make_loader(target_train, cfg, 1, start_step, rank, world_size, transform))
+                     if cfg.loss.mode == "uda" else None)
+    val_loader = torch.utils.data.DataLoader(target_val, batch_size=cfg.eval.batch_size, shuffle=False)
+
+    end = total_steps(cfg) if max_steps is None else min(max_steps, total_steps(cfg))
+    model.train()
+    metrics_path = out / "metrics.jsonl"
+    started = time.perf_counter()
+    bar = tqdm(range(start_step, end), initial=start_step, total=total_steps(cfg), desc="train",
+               disable=not progress or rank != 0)
+    for step in bar:
+        lr = set_learning_rates(optimizers, step, cfg)
+        source_batch = next(source_loader)
+        target_batch = next(target_loader) if target_loader is not None else None
+        batch = stack_batch(source_batch, target_batch, device, non_blocking=cfg.train.pin_memory)
+        gate = gate_by_index[batch["source_index"]].to(device)
+        record = training_step(model, optimizers, batch, step, cfg, class_weights, gate, world_size)
+        done = step + 1
+        if rank == 0 and (done % cfg.train.log_every == 0 or done == end):
+            record.update(step=done, stage=1 if step < cfg.train.iterations else 2, lr=lr,
+                          seconds=round(time.perf_counter() - started, 3))
+            _append_jsonl(metrics_path, record)
+            bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("seg", "zero", "st", "seg_ct")})
+        if rank == 0 and done == cfg.train.iterations and cfg.train.ct_iterations > 0:
+            save_checkpoint(out / "stage1.pt", model, optimizers, done, cfg.to_dict())
+        if rank == 0 and (done % cfg.train.checkpoint_every == 0 or done == end):
+            save_checkpoint(out / "checkpoint.pt", model, optimizers, done, cfg.to_dict())
+        if cfg.train.eval_every and done % cfg.train.eval_every == 0 and done != end:
+            result = evaluate(model, val_loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images)
+            if rank == 0:
+                _append_jsonl(metrics_path, {"step": done, "eval_miou": result["miou"], "eval_miou_tail": result["miou_tail"]})
+    barrier(world_size)
+    result = evaluate(model, val_loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images)
+    result.update(step=end, config=cfg.to_dict())
+    if rank == 0:
+        tmp = out / "eval.json.tmp"
+        tmp.write_text(json.dumps(result, indent=2))
+        os.replace(tmp, out / "eval.json")
+    return result

@@ -1,0 +1,83 @@
+"""Seeded, resumable sampling: the batch at step k is fixed by (seed, stream, k), so a run resumed
+from a checkpoint, or split over any number of ranks, sees the same data as an uninterrupted one."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..config import Config
+
+
+def sample_seed(seed: int, stream: int, position: int, kind: int = 0) -> int:
+    """A 63-bit seed fixed by (run seed, data stream, position in the stream, kind): kind 0 seeds one
+    sample's augmentation, kind 1 the permutation of epoch `position`."""
+    return int(np.random.SeedSequence([seed, stream, kind, position]).generate_state(2, dtype=np.uint32).astype(np.uint64)
+               .dot(np.array([1, 2**32], dtype=np.uint64)) % (2**63))
+
+
+class StepBatchSampler(torch.utils.data.Sampler):
+    """Yields, for every training step from `start_step` on, this rank's part of the global batch as
+    (dataset index, sample seed) pairs. Epoch e draws a permutation seeded by (seed, stream, e), so
+    the batch at step k is the same whether the run was interrupted or not, on any number of ranks."""
+
+    def __init__(self, dataset_size: int, batch_size: int, seed: int, stream: int, start_step: int = 0,
+                 rank: int = 0, world_size: int = 1):
+        super().__init__()
+        self.n, self.batch_size, self.seed, self.stream = dataset_size, batch_size, seed, stream
+        self.start_step, self.rank, self.world_size = start_step, rank, world_size
+        self._permutations: dict[int, torch.Tensor] = {}
+
+    def _index(self, position: int) -> int:
+        epoch, offset = divmod(position, self.n)
+        if epoch not in self._permutations:
+            generator = torch.Generator().manual_seed(sample_seed(self.seed, self.stream, epoch, kind=1))
+            self._permutations = {epoch: torch.randperm(self.n, generator=generator)}
+        return int(self._permutations[epoch][offset])
+
+    def __iter__(self):
+        step, global_batch = self.start_step, self.batch_size * self.world_size
+        while True:
+            first = step * global_batch + self.rank * self.batch_size
+            yield [(self._index(p), sample_seed(self.seed, self.stream, p)) for p in range(first, first + self.batch_size)]
+            step += 1
+
+
+class SeededSamples(torch.utils.data.Dataset):
+    """Wraps a dataset: item (index, seed) -> transform(dataset[index]) drawn under torch.manual_seed(seed).
+
+    Returns (image, label, index) for labelled datasets and (image, index) for unlabelled ones.
+    """
+
+    def __init__(self, dataset, transform=None):
+        self.dataset, self.transform = dataset, transform
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, key):
+        index, seed = key
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            item = self.dataset[index]
+            image, label = (item, None) if isinstance(item, torch.Tensor) else item
+            if self.transform is not None:
+                image, label = self.transform(image, label)
+        return (image, index) if label is None else (image, label, index)
+
+
+def make_loader(dataset, cfg: Config, stream: int, start_step: int, rank: int = 0, world_size: int = 1,
+                transform=None):
+    sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.train.seed, stream, start_step, rank, world_size)
+    return torch.utils.data.DataLoader(SeededSamples(dataset, transform), batch_sampler=sampler,
+                                       num_workers=cfg.data.num_workers, pin_memory=cfg.train.pin_memory,
+                                       persistent_workers=cfg.data.num_workers > 0)
+
+
+def stack_batch(source_batch, target_batch, device, non_blocking=False) -> dict:
+    """The loaders' tuples as the step's batch dict: source_image, source_label, source_index, target_image."""
+    batch = {"source_image": source_batch[0].to(device, non_blocking=non_blocking),
+             "source_label": source_batch[1].to(device, non_blocking=non_blocking),
+             "source_index": source_batch[2]}
+    if target_batch is not None:
+        batch["target_image"] = target_batch[0].to(device, non_blocking=non_blocking)
+    return batch
