@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-from zsct_lib.data.synthetic import generate_label, generate_scene
+from zsct_lib.data.benchmark import generate_label, generate_scene
 
 
 def rate(make, count: int) -> dict:

@@ -10,10 +10,10 @@ import torch
 
 from zsct_lib.config import DataConfig
 from zsct_lib.data import stats as stats_module
-from zsct_lib.data import synthetic
+from zsct_lib.data.benchmark import (BENCHMARKS, VAL_INDEX_OFFSET, BenchmarkConfig, SceneStyle, StreetScenes,
+                                     generate_label, generate_scene, layout_scene)
+from zsct_lib.data.benchmark import dataset as benchmark_dataset
 from zsct_lib.data.stats import class_statistics, format_class_statistics, tail_pixel_counts
-from zsct_lib.data.synthetic import (BENCHMARKS, BenchmarkConfig, SceneStyle, StreetScenes, generate_label,
-                                     generate_scene, layout_scene)
 from zsct_lib.data.transforms import eval_transform, joint_transform
 from zsct_lib.labels import IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES
 
@@ -167,11 +167,11 @@ def test_domains_differ_in_colour_statistics():
 
 def test_synthia_like_camera_differs_from_gta_like():
     def horizons(benchmark):
-        return np.array([layout_scene(BENCHMARKS[benchmark].source, synthetic._stream(0, "source", i, 0)).camera.horizon
-                         for i in range(50)])
+        return np.array([layout_scene(BENCHMARKS[benchmark].source,
+                                      benchmark_dataset._stream(0, "source", i, 0)).camera.horizon for i in range(50)])
     gta, synthia = horizons("gta_like"), horizons("synthia_like")
-    target = np.array([layout_scene(BENCHMARKS["gta_like"].target, synthetic._stream(0, "target", i, 0)).camera.horizon
-                       for i in range(50)])
+    target = np.array([layout_scene(BENCHMARKS["gta_like"].target,
+                                    benchmark_dataset._stream(0, "target", i, 0)).camera.horizon for i in range(50)])
     assert abs(gta.mean() - target.mean()) < 0.1
     assert target.mean() - synthia.mean() > 0.15
     # seen in the labels: the sky takes less of the image under the pitched-down camera
@@ -207,7 +207,7 @@ def test_target_train_is_unlabelled_and_never_renders_a_label(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the unlabelled split rendered a label")
 
-    monkeypatch.setattr(synthetic, "render_label", refuse)
+    monkeypatch.setattr(benchmark_dataset, "render_label", refuse)
     seen = []
     ds = StreetScenes("target_train", size=2, transform=lambda im, lab: (seen.append(lab), (im, lab))[1])
     item = ds[1]
@@ -226,7 +226,7 @@ def test_oracle_is_target_train_with_labels_and_val_is_disjoint():
     train_labels = [oracle.label(i) for i in range(4)]
     for i in range(4):
         assert all(not torch.equal(val.label(i), t) for t in train_labels)
-    assert val.scene_index(0) >= synthetic.VAL_INDEX_OFFSET > oracle.scene_index(3)
+    assert val.scene_index(0) >= VAL_INDEX_OFFSET > oracle.scene_index(3)
 
 
 def test_cache_round_trip(tmp_path):
@@ -328,7 +328,8 @@ def test_class_statistics_on_hand_built_labels():
 
 def test_class_statistics_uses_the_label_fast_path(monkeypatch):
     ds = StreetScenes("source_train", size=3)
-    monkeypatch.setattr(synthetic, "render_image", lambda *a, **k: (_ for _ in ()).throw(AssertionError("image drawn")))
+    monkeypatch.setattr(benchmark_dataset, "render_image",
+                        lambda *a, **k: (_ for _ in ()).throw(AssertionError("image drawn")))
     stats = class_statistics(ds)["labels"]
     assert stats["num_images"] == 3 and np.isclose(stats["pixel_share"].sum(), 1.0)
 

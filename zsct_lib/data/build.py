@@ -5,7 +5,7 @@ import torch.nn.functional as F
 
 from ..config import DataConfig
 from .real import GTA5, Cityscapes, Synthia, Unlabelled
-from .synthetic import StreetScenes
+from .benchmark import StreetScenes
 from .transforms import eval_transform
 
 
