@@ -1,8 +1,10 @@
 """`zsct bench`: time the full training iteration (forward, every loss, backward, every optimizer step)
 of a preset for each speed option, and count its FLOPs.
 
-Timing uses CUDA events on a GPU and a monotonic clock on the CPU, after warm-up iterations. The
-share of peak compares achieved FLOP/s with a bf16 (GPU) or fp32 (CPU) matmul measured on the spot.
+Timing uses CUDA events on a GPU and a monotonic clock on the CPU, after warm-up iterations; a
+compiled option's first (compiling) iterations are timed apart, so its cost for a run of a given
+length can be read off. The share of peak compares each row's achieved FLOP/s with a dense matmul of
+the row's own dtype (fp32, tf32 or bf16) measured on the spot with the same number of threads.
 """
 from __future__ import annotations
 
@@ -14,18 +16,30 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, load_config
+from .config import Config, ConfigError, load_config
 from .training import build_optimizers, training_step
+from .training.precision import cpu_bf16_instructions
 
 OPTIONS = {
     # name: config overrides applied on top of plain fp32 eager
-    "fp32": {},
-    "tf32": {"tf32": True},
+    "fp32": {"amp": "fp32"},
+    "fp32_compile": {"amp": "fp32", "compile": True},
+    "tf32": {"amp": "fp32", "tf32": True},
     "bf16": {"amp": "bf16"},
     "bf16_channels_last": {"amp": "bf16", "channels_last": True},
     "bf16_fused": {"amp": "bf16", "fused_optim": True},
-    "bf16_compile": {"amp": "bf16", "channels_last": True, "compile": True, "fused_optim": True},
+    "bf16_compile": {"amp": "bf16", "compile": True},
+    "bf16_compile_all": {"amp": "bf16", "channels_last": True, "compile": True, "fused_optim": True},
 }
+GPU_ONLY = ("tf32",)                      # TensorFloat-32 is a mode of NVIDIA tensor cores
+
+
+class BenchError(ConfigError):
+    """An option or batch size the bench cannot run, named in one line."""
+
+
+def row_dtype(option: str) -> str:
+    return "bf16" if option.startswith("bf16") else ("tf32" if option == "tf32" else "fp32")
 
 
 def _sync(device):
@@ -34,7 +48,7 @@ def _sync(device):
 
 
 def matmul_peak_tflops(device, dtype, size: int = 8192, repeats: int = 10) -> float:
-    """Measured dense matmul throughput (TFLOP/s) of this device in `dtype`."""
+    """Measured dense matmul throughput (TFLOP/s) of this device in `dtype` (the best of `repeats`)."""
     if device.type == "cpu":
         size = min(size, 1024)
     a = torch.randn(size, size, device=device, dtype=dtype)
@@ -42,11 +56,23 @@ def matmul_peak_tflops(device, dtype, size: int = 8192, repeats: int = 10) -> fl
     for _ in range(2):
         a @ b
     _sync(device)
-    start = time.perf_counter()
+    best = float("inf")
     for _ in range(repeats):
+        start = time.perf_counter()
         a @ b
-    _sync(device)
-    return 2 * size**3 * repeats / (time.perf_counter() - start) / 1e12
+        _sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e12
+
+
+def measured_peaks(device) -> dict[str, float]:
+    """The matmul peak of each dtype a row can use on this device (TFLOP/s)."""
+    peaks = {"fp32": matmul_peak_tflops(device, torch.float32), "bf16": matmul_peak_tflops(device, torch.bfloat16)}
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        peaks["tf32"] = matmul_peak_tflops(device, torch.float32)
+        torch.backends.cuda.matmul.allow_tf32 = False
+    return peaks
 
 
 def synthetic_batch(cfg: Config, batch_size: int, device) -> dict:
@@ -64,14 +90,9 @@ def synthetic_batch(cfg: Config, batch_size: int, device) -> dict:
 
 def _model_for(cfg: Config, device):
     from .models import build_model
+    from .training.loop import prepare_model
 
-    model = build_model(cfg.model).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    if cfg.train.compile:
-        for name in ("stem", "content_encoder", "segmenter", "gen_source", "gen_target"):
-            setattr(model, name, torch.compile(getattr(model, name)))
-    return model
+    return prepare_model(build_model(cfg.model).to(device), cfg)
 
 
 def count_flops(cfg: Config, batch: dict, device) -> int:
@@ -88,14 +109,17 @@ def count_flops(cfg: Config, batch: dict, device) -> int:
 
 
 def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: int) -> dict:
-    """ms per full iteration (stage 2 flags) and peak memory for one option."""
+    """ms per full iteration (stage 2 flags), the warm-up's seconds (a compiled option compiles there),
+    and peak memory for one option."""
     model = _model_for(cfg, device)
     optimizers = build_optimizers(model, cfg)
     model.train()
     step = cfg.train.iterations                   # stage 2: content transfer on, every loss term active
+    warm_start = time.perf_counter()
     for i in range(warmup):
         training_step(model, optimizers, batch, step + i, cfg)
     _sync(device)
+    warmup_s = time.perf_counter() - warm_start
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -112,23 +136,43 @@ def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: in
             training_step(model, optimizers, batch, step + warmup + i, cfg)
         ms = (time.perf_counter() - t0) * 1000 / iterations
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # process peak RSS, GiB
-    return {"ms_per_iteration": round(ms, 2), "peak_memory_gib": round(peak, 3)}
+    return {"ms_per_iteration": round(ms, 2), "warmup_s": round(warmup_s, 2), "peak_memory_gib": round(peak, 3)}
+
+
+def select_options(options: str, device) -> list[str]:
+    """The option names to run: a comma list or "all" (every option this device can run)."""
+    names = [o.strip() for o in options.split(",") if o.strip()]
+    if names == ["all"]:
+        return [n for n in OPTIONS if device.type == "cuda" or n not in GPU_ONLY]
+    unknown = [n for n in names if n not in OPTIONS]
+    if unknown or not names:
+        raise BenchError(f"unknown bench option(s) {', '.join(unknown) or repr(options)}: "
+                         f"expected a comma list of {', '.join(OPTIONS)}, or all")
+    if device.type != "cuda":
+        gpu_only = [n for n in names if n in GPU_ONLY]
+        if gpu_only:
+            raise BenchError(f"bench option(s) {', '.join(gpu_only)}: TensorFloat-32 is a GPU mode; on this CPU "
+                             f"choose from {', '.join(n for n in OPTIONS if n not in GPU_ONLY)}")
+    return names
 
 
 def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", iterations=10, warmup=3, out=None):
-    """Print and return the table: option, batch, ms/it, images/s, GFLOP/it, TFLOP/s, % of peak, memory."""
+    """Print and return the table: option, batch, ms/it, images/s, GFLOP/it, TFLOP/s, % of the row's
+    dtype peak, warm-up seconds, memory."""
     base = load_config(config, overrides)
     base.train.iterations = 1                     # so that `step = iterations` is stage 2
     base.train.ct_iterations = max(base.train.ct_iterations, 1)
+    for name, value in (("iterations", iterations), ("warmup", warmup)):
+        if value < 1:
+            raise BenchError(f"--{name} {value}: expected a positive number of iterations")
+    for batch_size in batch_sizes or []:
+        if batch_size < 1:
+            raise BenchError(f"--batch-size {batch_size}: expected a positive batch size")
     device = torch.device("cuda" if torch.cuda.is_available() and base.train.device in ("auto", "cuda") else "cpu")
-    names = list(OPTIONS) if options == "all" else [o.strip() for o in options.split(",")]
-    unknown = [n for n in names if n not in OPTIONS]
-    if unknown:
-        raise ValueError(f"unknown bench option(s) {unknown}: expected {', '.join(OPTIONS)} or all")
-    if device.type == "cpu":
-        names = [n for n in names if n in ("fp32", "bf16")]   # TF32, fused and compile are GPU options here
-    peak_dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-    peak = matmul_peak_tflops(device, peak_dtype)
+    names = select_options(options, device)
+    if base.train.threads:
+        torch.set_num_threads(base.train.threads)
+    peaks = measured_peaks(device)
     rows = []
     for batch_size in batch_sizes or [base.train.batch_size]:
         batch = synthetic_batch(base, batch_size, device)
@@ -139,29 +183,54 @@ def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", it
                 setattr(cfg.train, key, value)
             if cfg.train.tf32 and device.type == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-            timing = time_iteration(cfg, batch, device, iterations, warmup)
-            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+            try:
+                timing = time_iteration(cfg, batch, device, iterations, warmup)
+            except Exception as err:  # noqa: BLE001 -- a failing option (e.g. no compiler for inductor) is a row
+                rows.append({"option": name, "batch": batch_size, "error": f"{type(err).__name__}: {str(err)[:200]}"})
+                continue
+            finally:
+                torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
             seconds = timing["ms_per_iteration"] / 1000
             achieved = flops / seconds / 1e12
-            rows.append({"option": name, "batch": batch_size, **timing,
+            dtype = row_dtype(name)
+            rows.append({"option": name, "batch": batch_size, "dtype": dtype, **timing,
                          "images_per_s": round(batch_size / seconds, 2), "gflop_per_iteration": round(flops / 1e9, 2),
-                         "tflops": round(achieved, 3), "percent_of_peak": round(100 * achieved / peak, 2)})
-    report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-              "torch": torch.__version__, "preset": base.model.preset,
+                         "tflops": round(achieved, 3), "percent_of_peak": round(100 * achieved / peaks[dtype], 2)})
+    report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+              "torch": torch.__version__, "preset": base.model.preset, "threads": torch.get_num_threads(),
               "crop": [base.data.crop_height, base.data.crop_width],
-              "matmul_peak_tflops": round(peak, 2), "peak_dtype": str(peak_dtype).replace("torch.", ""),
-              "rows": rows}
+              "bf16_instructions": list(cpu_bf16_instructions()) if device.type == "cpu" else [],
+              "matmul_peak_tflops": {k: round(v, 3) for k, v in peaks.items()},
+              "date": time.strftime("%Y-%m-%d"), "rows": rows}
     print(format_bench(report))
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     return report
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor string."""
+    import platform
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith("model name"):
+                return "CPU " + line.split(":", 1)[1].strip()
+    return "CPU " + (platform.processor() or platform.machine())
+
+
 def format_bench(report: dict) -> str:
-    lines = [f"{report['preset']} at {report['crop'][0]}x{report['crop'][1]} on {report['device']} "
-             f"(torch {report['torch']}); measured {report['peak_dtype']} matmul peak {report['matmul_peak_tflops']} TFLOP/s",
-             f"{'option':<20}{'batch':>6}{'ms/it':>10}{'img/s':>9}{'GFLOP/it':>10}{'TFLOP/s':>9}{'%peak':>7}{'mem GiB':>9}"]
+    peaks = ", ".join(f"{k} {v}" for k, v in report["matmul_peak_tflops"].items())
+    lines = [f"{report['preset']} at {report['crop'][0]}x{report['crop'][1]} on {report['device']}, "
+             f"{report['threads']} thread(s) (torch {report['torch']}); measured matmul peaks (TFLOP/s): {peaks}",
+             f"{'option':<20}{'batch':>6}{'ms/it':>10}{'img/s':>9}{'GFLOP/it':>10}{'TFLOP/s':>9}"
+             f"{'%peak':>7}{'of':>6}{'warmup s':>10}{'mem GiB':>9}"]
     for r in report["rows"]:
+        if "error" in r:
+            lines.append(f"{r['option']:<20}{r['batch']:>6}  failed: {r['error']}")
+            continue
         lines.append(f"{r['option']:<20}{r['batch']:>6}{r['ms_per_iteration']:>10}{r['images_per_s']:>9}"
-                     f"{r['gflop_per_iteration']:>10}{r['tflops']:>9}{r['percent_of_peak']:>7}{r['peak_memory_gib']:>9}")
+                     f"{r['gflop_per_iteration']:>10}{r['tflops']:>9}{r['percent_of_peak']:>7}{r['dtype']:>6}"
+                     f"{r['warmup_s']:>10}{r['peak_memory_gib']:>9}")
     return "\n".join(lines)

@@ -109,7 +109,7 @@ class TrainConfig:
     log_every: int = 10
     device: str = "auto"               # auto | cpu | cuda | cuda:N
     threads: int = 0                   # CPU threads (0: torch's default)
-    amp: str = "none"                  # none | bf16
+    amp: str = "none"                  # auto (bf16 where the device computes it natively) | fp32 | bf16; none = fp32
     tf32: bool = False
     channels_last: bool = False
     compile: bool = False
@@ -257,7 +257,7 @@ def validate(cfg: Config) -> None:
         "data.benchmark": (cfg.data.benchmark, ("gta_like", "synthia_like")),
         "model.preset": (cfg.model.preset, ("tiny", "deeplabv2_r101")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
-        "train.amp": (cfg.train.amp, ("none", "bf16")),
+        "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),
     }
     for key, (value, allowed) in choices.items():

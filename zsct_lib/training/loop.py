@@ -6,6 +6,7 @@ and periodic evaluation, and the final evaluation. Every random draw of the data
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import Config
 from ..content_transfer import median_gate
 from .distributed import barrier, distributed_context
+from .precision import resolve_amp
 from .sampling import make_loader, stack_batch
 from .schedule import build_optimizers, set_learning_rates, total_steps
 from .step import training_step
@@ -62,6 +64,20 @@ def _truncate_metrics(path: Path, step: int):
     path.write_text("".join(line + "\n" for line in kept))
 
 
+COMPILED_MODULES = ("stem", "content_encoder", "segmenter", "gen_source", "gen_target")
+
+
+def prepare_model(model, cfg: Config):
+    """The speed options that change the model itself: channels-last memory format, and torch.compile
+    of the modules every step runs several times (in place, so checkpoints keep their keys)."""
+    if cfg.train.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if cfg.train.compile:
+        for name in COMPILED_MODULES:
+            getattr(model, name).compile()
+    return model
+
+
 def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = False, init_from: str | None = None,
           progress: bool = True, max_steps: int | None = None) -> dict:
     """Train a config into the run folder `out`: config.yaml, checkpoint.pt (latest), stage1.pt (end of
@@ -78,6 +94,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     from ..evaluation import evaluate
     from ..models import build_model
 
+    cfg = copy.deepcopy(cfg)                  # the run resolves train.amp in its own copy
     out = Path(out)
     rank, world_size, local_rank = distributed_context()
     if rank == 0:
@@ -89,15 +106,16 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
         device = torch.device("cuda", local_rank)
     if cfg.train.tf32:
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    cfg.train.amp, why = resolve_amp(cfg.train.amp, device)       # config.yaml records what the run used
+    if rank == 0 and progress:
+        print(f"precision: {cfg.train.amp} ({why})", flush=True)
     torch.manual_seed(cfg.train.seed)
     if cfg.train.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
 
     source_train, target_train, target_val = build_datasets(cfg.data, oracle=cfg.loss.mode == "oracle")
-    model = build_model(cfg.model).to(device)
-    if cfg.train.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = prepare_model(build_model(cfg.model).to(device), cfg)
     optimizers = build_optimizers(model, cfg)
 
     start_step = 0

@@ -2,8 +2,6 @@
 total of eq 19, the discriminator losses, and the two updates (`training_step`)."""
 from __future__ import annotations
 
-import contextlib
-
 import torch
 import torch.nn.functional as F
 
@@ -12,6 +10,7 @@ from ..config import Config
 from ..content_transfer import transfer_batch
 from ..pseudo import mpt_pseudo_label
 from .distributed import average_gradients
+from .precision import autocast as precision_context
 from .schedule import StepFlags, flags_at, trainable_parameters
 
 
@@ -141,8 +140,7 @@ def training_step(model, optimizers: dict, batch: dict, step: int, cfg: Config, 
     update. Returns each loss term's value under its own name (and transfer_fraction in stage 2)."""
     flags = flags_at(cfg, step)
     uda = flags.mode == "uda"
-    autocast = (torch.autocast(device_type=batch["source_image"].device.type, dtype=torch.bfloat16)
-                if cfg.train.amp == "bf16" else contextlib.nullcontext())
+    autocast = precision_context(cfg.train.amp, batch["source_image"].device)
     discriminators = model.output_discriminators() + model.image_discriminators()
     _requires_grad(discriminators, False)
     for name in ("seg", "gen"):
