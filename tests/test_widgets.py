@@ -11,13 +11,13 @@ import torch
 from matplotlib.figure import Figure
 
 from zsct_lib import widgets as W
-from zsct_lib.checkpoint import save_checkpoint
+from zsct_lib.analysis import stack_split
 from zsct_lib.config import ModelConfig
-from zsct_lib.content_transfer import tail_label, transfer_mask
+from zsct_lib.content_transfer import paste, plain_tail_mask, tail_label, transfer_mask
 from zsct_lib.data import StreetScenes
-from zsct_lib.experiments import PAPER_ABLATION
 from zsct_lib.labels import IGNORE_INDEX
 from zsct_lib.models import build_model
+from zsct_lib.plotting import qualitative_figure
 from zsct_lib.pseudo import mpt_pseudo_label
 
 ipywidgets = pytest.importorskip("ipywidgets")
@@ -33,7 +33,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def target():
-    images, labels = W.stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
+    images, labels = stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
     return images, labels
 
 
@@ -42,7 +42,7 @@ def sources():
     dataset = StreetScenes("source_train", "gta_like", 12, H, W_)
     counts = [int((tail_label(dataset.label(i)) != IGNORE_INDEX).sum()) for i in range(len(dataset))]
     pool = [i for i, c in enumerate(counts) if c > 0][:3]
-    images, labels = W.stack_split(dataset, pool)
+    images, labels = stack_split(dataset, pool)
     return images, labels, np.asarray(counts)[pool]
 
 
@@ -63,35 +63,11 @@ def _render_seconds(fig) -> float:
     return time.perf_counter() - start
 
 
+def test_widgets_holds_the_three_views():
+    assert sorted(W.__all__) == ["ContentTransferView", "ModelComparisonView", "PseudoLabelView"]
+
+
 # ---- notebook 04 --------------------------------------------------------------------------
-
-def test_pseudo_label_quality_on_a_known_case():
-    truth = torch.tensor([[0, 0, 1, 1, IGNORE_INDEX]])
-    pseudo = torch.tensor([[0, IGNORE_INDEX, 0, 1, 1]])
-    q = W.pseudo_label_quality(pseudo, truth, num_classes=2)
-    assert q["coverage"] == pytest.approx(3 / 4)          # 3 of the 4 labelled pixels get a pseudo label
-    assert q["accuracy"] == pytest.approx(2 / 3)          # 2 of those 3 are right
-    assert q["correct"] == pytest.approx(2 / 4)
-    np.testing.assert_allclose(q["class_coverage"], [1 / 2, 1 / 2])
-    np.testing.assert_allclose(q["class_accuracy"], [1 / 2, 1.0])
-
-
-def test_fixed_threshold_keeps_exactly_the_pixels_above_it():
-    prob = torch.softmax(3 * torch.randn(2, 5, 6, 8, generator=torch.Generator().manual_seed(1)), dim=1)
-    for threshold in (0.3, 0.6, 0.9):
-        label = W.fixed_threshold_pseudo_label(prob, threshold)
-        max_prob, argmax = prob.max(dim=1)
-        expected = torch.where(max_prob > threshold, argmax, torch.full_like(argmax, IGNORE_INDEX))
-        assert torch.equal(label, expected)
-
-
-def test_threshold_curves_fall_with_the_threshold(model, target):
-    images, labels = target
-    curves = W.threshold_curves(W.predict_probabilities(model, images), labels, thresholds=[0.0, 0.5, 0.99])
-    assert curves["class_coverage"].shape == (3, 19)
-    assert curves["coverage"][0] >= curves["coverage"][1] >= curves["coverage"][2]
-    assert isinstance(W.threshold_curves_figure(curves), Figure)
-
 
 def test_pseudo_label_view_sliders_change_coverage_fast(model, target):
     view = W.PseudoLabelView(model, *target)
@@ -113,6 +89,12 @@ def test_pseudo_label_view_sliders_change_coverage_fast(model, target):
     assert callback_seconds < 5.0                          # compute + figure (generous: shared CI machines)
 
 
+def test_mpt_on_view_matches_library(model, target):
+    view = W.PseudoLabelView(model, *target)
+    r = view.compute(0, 0.5, 0.9)
+    assert torch.equal(r["pseudo"], mpt_pseudo_label(view.probs[:1])[0])
+
+
 # ---- notebook 05 --------------------------------------------------------------------------
 
 def test_content_transfer_view_switches(model, target, sources):
@@ -130,11 +112,14 @@ def test_content_transfer_view_switches(model, target, sources):
     naive = view.compute(source=passing, target=0, head=False)
     assert naive["transferred_pixels"] >= full["transferred_pixels"]
     assert torch.equal(naive["mask"], tail_label(s_labels[passing]) != IGNORE_INDEX)
+    literal = view.compute(source=passing, target=0, rules=False, head=False)
+    assert torch.equal(literal["mask"], plain_tail_mask(s_labels[passing]))             # eq 13 without the rules
     no_output = view.compute(source=passing, target=0, output=False)
     assert torch.equal(no_output["label_ct"], no_output["pseudo_ct"])
     gated = view.compute(source=failing, target=0)
     assert gated["blocked"] and gated["transferred_pixels"] == 0
     assert torch.equal(gated["transferred"], target[0][0])
+    assert torch.equal(gated["label_ct"], view.target_pseudo[0])
     ungated = view.compute(source=failing, target=0, gate=False)
     assert not ungated["blocked"]
 
@@ -153,33 +138,20 @@ def test_content_transfer_view_switches(model, target, sources):
     assert callback_seconds < 5.0
 
 
-def test_context_transfer_moves_content_onto_target_ground():
-    source_label = torch.full((16, 32), 10)                # sky above row 4, road below: a high horizon
-    source_label[4:] = 0
-    source_label[2:4, 10:12] = 12                          # a rider standing on that road
-    source_label[3, 12] = 18                               # with a bicycle
-    target_label = torch.full((16, 32), 10)                # the target: sky, buildings from row 4, road from row 10
-    target_label[4:10] = 2
-    target_label[10:] = 0
-    r = W.context_transfer(torch.rand(3, 16, 32), source_label, target_label)
-    assert r["shift"] == 6
-    assert r["plain_mask"].any() and not r["plain_standing"] and r["plain_sky_pixels"] > 0
-    assert r["aligned_standing"] and r["aligned_sky_pixels"] == 0
-    rows = torch.nonzero(r["aligned_mask"])[:, 0]
-    assert rows.max() == 9                                 # the lowest pasted row sits just above the target road
-    assert isinstance(W.context_figure(torch.rand(3, 16, 32), source_label, torch.rand(3, 16, 32), target_label), Figure)
-
-    stats = W.landing_statistics(source_label[None], target_label[None])
-    assert stats["plain_standing"] == 0 and stats["aligned_standing"] == 1
-    assert stats["plain_sky_percent"] == 100.0 and stats["aligned_sky_percent"] == 0.0
-    assert W.pick_context_example(source_label[None], target_label[None]) == (0, 0)
-
-
-def test_pick_sources_and_gate_histogram():
-    counts = np.array([0, 5, 50, 80, 3, 90, 0, 60])
-    median = float(np.median(counts))
-    assert W.pick_sources(counts, median, above=2, below=1) == [1, 2, 3]
-    assert isinstance(W.gate_histogram_figure(counts, median), Figure)
+def test_content_transfer_view_is_the_trainers_pipeline(model, target, sources):
+    """The view's It_ct and labels are eqs 16-17 of its masks, and Ỹt_ct is MPT on the model's
+    prediction of It_ct: what `content_transfer.transfer_batch` gives the trainer."""
+    s_images, s_labels, counts = sources
+    view = W.ContentTransferView(model, s_images, s_labels, target[0], 0.0, counts)
+    for s in range(len(counts)):
+        for t in range(len(target[0])):
+            r = view.compute(source=s, target=t, rules=False, head=True)
+            image = paste(r["mask"][None], view.s2t[s, t][None], target[0][t][None])      # eq 16
+            assert torch.equal(r["transferred"], image[0])
+            with torch.no_grad():
+                pseudo = mpt_pseudo_label(torch.softmax(model.predict(image), dim=1))[0]  # eq 12 on It_ct
+            assert (r["pseudo_ct"] != pseudo).float().mean() < 1e-3
+            assert torch.equal(r["label_ct"], paste(r["mask"][None], s_labels[s][None], r["pseudo_ct"][None])[0])
 
 
 # ---- notebook 07 --------------------------------------------------------------------------
@@ -189,7 +161,7 @@ def test_model_comparison_view(model, target):
     other = build_model(ModelConfig()).eval()
     view = W.ModelComparisonView({"A": model, "B": other}, images, labels)
     assert isinstance(view.figure(), Figure)
-    assert isinstance(W.qualitative_figure(view, [0, 1]), Figure)
+    assert isinstance(qualitative_figure(view, [0, 1]), Figure)
     assert torch.equal(view.last["wrong"]["A"], (view.predictions["A"][0] != labels[0]) & (labels[0] != IGNORE_INDEX))
     controls = _controls(view.widget())
     start = time.perf_counter()
@@ -200,55 +172,3 @@ def test_model_comparison_view(model, target):
     assert view.last["errors"] is False
     fig = view.figure(1, errors=False)
     assert _render_seconds(fig) < 5.0
-
-
-def _fake_summary():
-    rows = []
-    for i, name in enumerate(["NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "Oracle"]):
-        rows.append({"row": name, "miou": 10.0 + i, "miou_std": 0.5, "miou_tail": 5.0 + i, "miou_tail_std": 0.2,
-                     "per_class": {}, "per_seed": [{"miou": 10.0 + i, "miou_tail": 5.0 + i}],
-                     "flags": {}, "seeds": 1})
-    return {"benchmark": "gta_like", "protocol": "19-class", "seeds": 1, "rows": rows,
-            "paper": PAPER_ABLATION["gta_like"]}
-
-
-def test_ablation_comparison_sets_rows_beside_the_paper():
-    text = W.ablation_comparison(_fake_summary())
-    lines = {line.split()[0]: line for line in text.splitlines()[1:-1]}
-    assert "46.6" in lines["Sty"] and "30.9" in lines["Sty"]              # the paper's Table 3 row
-    assert "+1.1" in lines["+ST"] and "-0.7" in lines["+ST"]              # the paper's steps: 46.9 -> 48.0, 30.6 -> 29.9
-    assert "+1.0" in lines["+Cyc"]                                        # ours: 11 -> 12
-    assert isinstance(W.ablation_comparison_figure(_fake_summary()), Figure)
-
-
-def test_per_class_and_confusion_figures(target):
-    _, labels = target
-    from zsct_lib.evaluation import confusion_matrix, summarize
-
-    cm = confusion_matrix(labels.roll(2, dims=2), labels, 19)
-    assert isinstance(W.per_class_iou_figure({"shifted": summarize(cm)}), Figure)
-    assert isinstance(W.confusion_figure(cm), Figure)
-    scores = W.per_image_scores(labels, labels)
-    assert all(s["miou"] == 100.0 for s in scores)
-
-
-# ---- notebook 06 --------------------------------------------------------------------------
-
-def test_checkpoints_equal(tmp_path, model):
-    save_checkpoint(tmp_path / "a.pt", model, {}, 1, {})
-    save_checkpoint(tmp_path / "b.pt", model, {}, 1, {})
-    assert W.checkpoints_equal(tmp_path / "a.pt", tmp_path / "b.pt")
-    assert W.largest_weight_difference(tmp_path / "a.pt", tmp_path / "b.pt") == 0.0
-    changed = build_model(ModelConfig())
-    changed.load_state_dict(model.state_dict())
-    with torch.no_grad():
-        next(changed.parameters()).add_(0.5)
-    save_checkpoint(tmp_path / "c.pt", changed, {}, 1, {})
-    assert not W.checkpoints_equal(tmp_path / "a.pt", tmp_path / "c.pt")
-    assert W.largest_weight_difference(tmp_path / "a.pt", tmp_path / "c.pt") == pytest.approx(0.5)
-
-
-def test_mpt_on_view_matches_library(model, target):
-    view = W.PseudoLabelView(model, *target)
-    r = view.compute(0, 0.5, 0.9)
-    assert torch.equal(r["pseudo"], mpt_pseudo_label(view.probs[:1])[0])

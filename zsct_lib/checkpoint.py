@@ -91,3 +91,17 @@ def export_weights(checkpoint, out) -> Path:
     state["optimizers"] = {}
     atomic_save(state, out)
     return Path(out)
+
+
+def load_model(path):
+    """(model in eval mode, its Config) rebuilt from a checkpoint: the config it was trained with
+    (without its initial weights: the checkpoint's weights replace them), then its weights."""
+    from .config import config_from_dict
+    from .models import build_model
+
+    state = read_checkpoint(path)
+    cfg = config_from_dict(state["config"])
+    cfg.model.init_weights = ""
+    model = build_model(cfg.model)
+    load_checkpoint(path, model, state=state)
+    return model.eval(), cfg

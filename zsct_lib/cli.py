@@ -101,7 +101,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from .figures import make_figures
+    from .plotting import make_figures
 
     for path in make_figures(args.out):
         print(f"wrote {path}")

@@ -174,7 +174,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
     (out / "ablation.json").write_text(json.dumps(summary, indent=2))
     (out / "ablation.md").write_text(ablation_markdown(summary) + "\n" + ablation_findings(summary))
-    from .figures import ablation_figure
+    from .plotting import ablation_figure
     ablation_figure(summary, out / "ablation.png")
     print(ablation_markdown(summary))
     print(ablation_findings(summary))
@@ -288,7 +288,7 @@ def ablation_findings(summary: dict) -> str:
 def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
     """The main job: NonAdapt, then the full method (all five flags) from its weights, on the GTA-like
     embedded benchmark with the tiny preset; prints both results tables and writes demo.png."""
-    from .figures import demo_figure
+    from .plotting import demo_figure
 
     out = Path(out)
     schedule = QUICK if quick else Schedule(source_only=1200, stage1=120, stage2=80, val_size=100)

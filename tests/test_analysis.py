@@ -1,0 +1,193 @@
+"""The notebooks' analysis functions (zsct_lib.analysis): pseudo-label quality, content-transfer landing,
+per-image scores, the ablation beside the paper, checkpoint comparison. Numbers only: no figure here.
+
+An untrained tiny model stands in for the demo models: the functions only need its outputs' shapes.
+"""
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from zsct_lib import analysis as A
+from zsct_lib.checkpoint import save_checkpoint
+from zsct_lib.config import ModelConfig
+from zsct_lib.data import StreetScenes
+from zsct_lib.experiments import PAPER_ABLATION
+from zsct_lib.labels import IGNORE_INDEX
+from zsct_lib.models import build_model
+
+H, W_ = 64, 128
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model(ModelConfig()).eval()
+
+
+@pytest.fixture(scope="module")
+def target():
+    images, labels = A.stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
+    return images, labels
+
+
+def test_analysis_draws_nothing():
+    """The analysis module imports no drawing or widget library, nor the modules that draw (its own
+    imports, lazy ones included; torchmetrics, under evaluation, loads matplotlib by itself)."""
+    tree = ast.parse(Path(A.__file__).read_text())
+    imported = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add("." * node.level + (node.module or ""))
+    assert imported and not {m for m in imported if m.split(".")[0] in ("matplotlib", "ipywidgets", "seaborn")}
+    assert not imported & {".plotting", ".widgets", "zsct_lib.plotting", "zsct_lib.widgets"}
+
+
+def test_stack_split_and_predictions(model, target):
+    images, labels = target
+    assert images.shape == (3, 3, H, W_) and labels.shape == (3, H, W_)
+    unlabelled, none = A.stack_split(StreetScenes("target_train", "gta_like", 2, H, W_), [0, 1])
+    assert unlabelled.shape == (2, 3, H, W_) and none is None
+    logits = A.predict_logits(model, images, batch_size=2)
+    probs = A.predict_probabilities(model, images, batch_size=2)
+    assert logits.shape == probs.shape == (3, 19, H, W_) and not logits.requires_grad
+    torch.testing.assert_close(probs, torch.softmax(logits, dim=1))
+
+
+# ---- notebook 04 --------------------------------------------------------------------------
+
+def test_pseudo_label_quality_on_a_known_case():
+    truth = torch.tensor([[0, 0, 1, 1, IGNORE_INDEX]])
+    pseudo = torch.tensor([[0, IGNORE_INDEX, 0, 1, 1]])
+    q = A.pseudo_label_quality(pseudo, truth, num_classes=2)
+    assert q["coverage"] == pytest.approx(3 / 4)          # 3 of the 4 labelled pixels get a pseudo label
+    assert q["accuracy"] == pytest.approx(2 / 3)          # 2 of those 3 are right
+    assert q["correct"] == pytest.approx(2 / 4)
+    np.testing.assert_allclose(q["class_coverage"], [1 / 2, 1 / 2])
+    np.testing.assert_allclose(q["class_accuracy"], [1 / 2, 1.0])
+
+
+def test_fixed_threshold_keeps_exactly_the_pixels_above_it():
+    prob = torch.softmax(3 * torch.randn(2, 5, 6, 8, generator=torch.Generator().manual_seed(1)), dim=1)
+    for threshold in (0.3, 0.6, 0.9):
+        label = A.fixed_threshold_pseudo_label(prob, threshold)
+        max_prob, argmax = prob.max(dim=1)
+        expected = torch.where(max_prob > threshold, argmax, torch.full_like(argmax, IGNORE_INDEX))
+        assert torch.equal(label, expected)
+
+
+def test_threshold_curves_fall_with_the_threshold(model, target):
+    images, labels = target
+    curves = A.threshold_curves(A.predict_probabilities(model, images), labels, thresholds=[0.0, 0.5, 0.99])
+    assert curves["class_coverage"].shape == (3, 19)
+    assert curves["coverage"][0] >= curves["coverage"][1] >= curves["coverage"][2]
+
+
+# ---- notebook 05 --------------------------------------------------------------------------
+
+def _rider_on_a_high_road():
+    source_label = torch.full((16, 32), 10)                # sky above row 4, road below: a high horizon
+    source_label[4:] = 0
+    source_label[2:4, 10:12] = 12                          # a rider standing on that road
+    source_label[3, 12] = 18                               # with a bicycle
+    target_label = torch.full((16, 32), 10)                # the target: sky, buildings from row 4, road from row 10
+    target_label[4:10] = 2
+    target_label[10:] = 0
+    return source_label, target_label
+
+
+def test_context_transfer_moves_content_onto_target_ground():
+    source_label, target_label = _rider_on_a_high_road()
+    r = A.context_transfer(torch.rand(3, 16, 32), source_label, target_label)
+    assert r["shift"] == 6
+    assert r["plain_mask"].any() and not r["plain_standing"] and r["plain_sky_pixels"] > 0
+    assert r["aligned_standing"] and r["aligned_sky_pixels"] == 0
+    rows = torch.nonzero(r["aligned_mask"])[:, 0]
+    assert rows.max() == 9                                 # the lowest pasted row sits just above the target road
+
+    stats = A.landing_statistics(source_label[None], target_label[None])
+    assert stats["plain_standing"] == 0 and stats["aligned_standing"] == 1
+    assert stats["plain_sky_percent"] == 100.0 and stats["aligned_sky_percent"] == 0.0
+    assert A.pick_context_example(source_label[None], target_label[None]) == (0, 0)
+
+
+def test_pick_sources():
+    counts = np.array([0, 5, 50, 80, 3, 90, 0, 60])
+    median = float(np.median(counts))
+    assert A.pick_sources(counts, median, above=2, below=1) == [1, 2, 3]
+
+
+# ---- notebook 07 --------------------------------------------------------------------------
+
+def _fake_summary():
+    rows = []
+    for i, name in enumerate(["NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "Oracle"]):
+        rows.append({"row": name, "miou": 10.0 + i, "miou_std": 0.5, "miou_tail": 5.0 + i, "miou_tail_std": 0.2,
+                     "per_class": {}, "per_seed": [{"miou": 10.0 + i, "miou_tail": 5.0 + i}],
+                     "flags": {}, "seeds": 1})
+    return {"benchmark": "gta_like", "protocol": "19-class", "seeds": 1, "rows": rows,
+            "paper": PAPER_ABLATION["gta_like"]}
+
+
+def test_ablation_comparison_sets_rows_beside_the_paper():
+    text = A.ablation_comparison(_fake_summary())
+    lines = {line.split()[0]: line for line in text.splitlines()[1:-1]}
+    assert "46.6" in lines["Sty"] and "30.9" in lines["Sty"]              # the paper's Table 3 row
+    assert "+1.1" in lines["+ST"] and "-0.7" in lines["+ST"]              # the paper's steps: 46.9 -> 48.0, 30.6 -> 29.9
+    assert "+1.0" in lines["+Cyc"]                                        # ours: 11 -> 12
+
+
+def test_per_image_scores(target):
+    _, labels = target
+    scores = A.per_image_scores(labels, labels)
+    assert len(scores) == 3 and all(s["miou"] == 100.0 for s in scores)
+
+
+# ---- notebook 06 --------------------------------------------------------------------------
+
+def test_checkpoints_equal(tmp_path, model):
+    save_checkpoint(tmp_path / "a.pt", model, {}, 1, {})
+    save_checkpoint(tmp_path / "b.pt", model, {}, 1, {})
+    assert A.checkpoints_equal(tmp_path / "a.pt", tmp_path / "b.pt")
+    assert A.largest_weight_difference(tmp_path / "a.pt", tmp_path / "b.pt") == 0.0
+    changed = build_model(ModelConfig())
+    changed.load_state_dict(model.state_dict())
+    with torch.no_grad():
+        next(changed.parameters()).add_(0.5)
+    save_checkpoint(tmp_path / "c.pt", changed, {}, 1, {})
+    assert not A.checkpoints_equal(tmp_path / "a.pt", tmp_path / "c.pt")
+    assert A.largest_weight_difference(tmp_path / "a.pt", tmp_path / "c.pt") == pytest.approx(0.5)
+
+
+# ---- notebooks 01-03 ----------------------------------------------------------------------
+
+def test_project_2d_is_centred_and_its_signs_are_fixed():
+    codes = torch.randn(20, 5, generator=torch.Generator().manual_seed(2))
+    points, explained = A.project_2d(codes, return_explained=True)
+    assert points.shape == (20, 2) and np.allclose(points.mean(axis=0), 0)
+    assert 0 < explained[1] <= explained[0] <= 1
+    order = torch.randperm(20, generator=torch.Generator().manual_seed(3))
+    np.testing.assert_allclose(A.project_2d(codes[order]), points[order.numpy()], atol=1e-9)  # signs are fixed
+    np.testing.assert_allclose(A.project_2d(-codes), -points, atol=1e-9)    # by the loadings, not by SVD's luck
+    assert A.project_2d(np.ones((4, 1))).shape == (4, 2)                    # one dimension: a flat second axis
+
+
+def test_scene_with_knobs_repaints_one_scene():
+    image, label = A.scene_with_knobs("gta_like", "target", 0, 32, 64)
+    hazy, same_label = A.scene_with_knobs("gta_like", "target", 0, 32, 64, haze=0.9)
+    assert image.shape == (32, 64, 3) and (label == same_label).all() and (image != hazy).any()
+    with pytest.raises(ValueError, match="unknown knob"):
+        A.scene_with_knobs("gta_like", "target", 0, 32, 64, brightness=2.0)
+
+
+def test_translate_pair_gives_every_image_of_eqs_1_to_4_and_11(model, target):
+    images, _ = target
+    out = A.translate_pair(model, images[:2], images[1:])
+    assert set(out) == {"Is", "It", "Is2t", "It2s", "Is2t2s", "It2s2t", "Is2s", "It2t"}
+    assert all(v.shape == (2, 3, H, W_) for v in out.values())
+    single = A.translate_pair(model, images[0], images[1])
+    torch.testing.assert_close(single["Is2t"], out["Is2t"][0])

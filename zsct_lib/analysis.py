@@ -1,0 +1,335 @@
+"""What the notebooks compute to look at the method: numbers and tensors, never a picture.
+
+No matplotlib and no ipywidgets here: `plotting` draws these results and `widgets` wraps a few of
+them in interactive views. Everything else is a call into the library's own functions (eq 12 in
+`pseudo`, eqs 13-17 in `content_transfer`, the placement in `context_transfer`, the scores in
+`evaluation`).
+
+* running a model once: `predict_logits`, `predict_probabilities`, `stack_split`, `translate_pair`
+  (every image of eqs 1-4 and 11);
+* the embedded benchmark's knobs: `scene_with_knobs`;
+* style codes: `project_2d` (PCA);
+* pseudo labels (notebook 04): `pseudo_label_quality`, `fixed_threshold_pseudo_label`, `threshold_curves`;
+* content transfer (notebook 05): `pick_sources`, `context_transfer`, `landing_statistics`,
+  `pick_context_example`;
+* evaluation (notebook 07): `per_image_scores`, `ablation_comparison`;
+* checkpoints (notebook 06): `checkpoints_equal`, `largest_weight_difference`.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .checkpoint import read_checkpoint
+from .content_transfer import transfer_mask
+from .context_transfer import align_to_target_ground, ground_top_row, standing_on_ground
+from .evaluation import confusion_matrix, summarize
+from .labels import IGNORE_INDEX, NUM_CLASSES, SKY, TWO_WHEELER_CLASSES, isin_classes
+from .pseudo import mpt_pseudo_label
+
+# ================================================================== running a model once
+
+
+@torch.no_grad()
+def predict_logits(model, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """Gc(Ec(I)) for images [N,3,H,W] -> logits [N,K,H,W], in batches, without gradients, in the
+    model's current mode (the views put it in eval mode first)."""
+    return torch.cat([model.predict(images[i:i + batch_size]) for i in range(0, len(images), batch_size)])
+
+
+@torch.no_grad()
+def predict_probabilities(model, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
+    """Softmax of Gc(Ec(I)) for images [N,3,H,W] -> [N,K,H,W], in batches, the model in eval mode."""
+    was_training = model.training
+    model.eval()
+    probs = torch.cat([F.softmax(model.predict(images[i:i + batch_size]), dim=1)
+                       for i in range(0, len(images), batch_size)])
+    model.train(was_training)
+    return probs
+
+
+def stack_split(dataset, indices) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Images [N,3,H,W] (and labels [N,H,W] when the split is labelled) of some items of a dataset."""
+    items = [dataset[i] for i in indices]
+    if isinstance(items[0], torch.Tensor):
+        return torch.stack(items), None
+    return torch.stack([a for a, _ in items]), torch.stack([b for _, b in items])
+
+
+@torch.no_grad()
+def translate_pair(model, source: torch.Tensor, target: torch.Tensor) -> dict:
+    """Every image of eqs 1-4 and 11 for source images Is and target images It ([B,3,H,W] or [3,H,W]):
+
+    Is2t = Gt(Et(It), Ec(Is)) (1), It2s = Gs(Es(Is), Ec(It)) (2), Is2t2s = Gs(Es(It2s), Ec(Is2t)) (3),
+    It2s2t = Gt(Et(Is2t), Ec(It2s)) (4), Is2s = Gs(Es(Is), Ec(Is)) and It2t = Gt(Et(It), Ec(It)) (11);
+    the inputs under "Is" and "It". The computations of `training.generator_losses`, without
+    gradients, in whatever mode the model is in (call `model.eval()` first to look at a trained model).
+    Source and target batches pair up image by image.
+    """
+    single = source.ndim == 3
+    Is, It = (source[None], target[None]) if single else (source, target)
+    stem_s, content_s, _ = model.encode(Is)
+    stem_t, content_t, _ = model.encode(It)
+    style_s, style_t = model.style_source(stem_s), model.style_target(stem_t)
+    out = {"Is": Is, "It": It}
+    out["Is2t"] = model.gen_target(style_t, content_s)
+    out["It2s"] = model.gen_source(style_s, content_t)
+    stem_s2t, content_s2t, _ = model.encode(out["Is2t"])
+    stem_t2s, content_t2s, _ = model.encode(out["It2s"])
+    out["Is2t2s"] = model.gen_source(model.style_source(stem_t2s), content_s2t)
+    out["It2s2t"] = model.gen_target(model.style_target(stem_s2t), content_t2s)
+    out["Is2s"] = model.gen_source(style_s, content_s)
+    out["It2t"] = model.gen_target(style_t, content_t)
+    return {k: v[0] for k, v in out.items()} if single else out
+
+
+# ================================================================== the embedded benchmark's knobs
+
+
+def _knob_fields():
+    from .data.benchmark import SceneGeometry, SceneStyle
+
+    return ({f.name for f in dataclasses.fields(SceneStyle)}, {f.name for f in dataclasses.fields(SceneGeometry)})
+
+
+def scene_with_knobs(benchmark="gta_like", domain: str = "target", index: int = 0, height: int = 128,
+                     width: int = 256, seed: int = 0, **knobs):
+    """One scene of the embedded benchmark with some knobs turned: (image uint8 [H, W, 3], label uint8 [H, W]).
+
+    `knobs` are fields of the domain's SceneStyle (exposure, saturation, hue_shift, haze, noise, ...)
+    or SceneGeometry (horizon, camera_height, focal, object_scale, ...); the others keep the domain's
+    values. The layout of the scene does not depend on them, so one scene can be redrawn knob by knob.
+    """
+    from .data.benchmark import generate_scene, get_benchmark
+
+    style_fields, geometry_fields = _knob_fields()
+    unknown = sorted(set(knobs) - style_fields - geometry_fields)
+    if unknown:
+        raise ValueError(f"unknown knob(s) {unknown}: SceneStyle has {sorted(style_fields)}, "
+                         f"SceneGeometry has {sorted(geometry_fields)}")
+    config = get_benchmark(benchmark)
+    dom = config.domain(domain)
+    dom = dataclasses.replace(
+        dom, style=dataclasses.replace(dom.style, **{k: v for k, v in knobs.items() if k in style_fields}),
+        geometry=dataclasses.replace(dom.geometry, **{k: v for k, v in knobs.items() if k in geometry_fields}))
+    config = dataclasses.replace(config, **{domain: dom})
+    return generate_scene(config, domain, seed, index, height, width)
+
+
+# ================================================================== style codes
+
+
+def project_2d(codes, return_explained: bool = False):
+    """PCA to 2-D: codes [N, S] (tensor or array) -> float64 [N, 2], centred, along the two directions
+    of largest variance (numpy SVD). Each axis's sign is fixed (its largest loading positive), so a
+    picture is the same on every run. With `return_explained`, also the share of variance per axis."""
+    x = np.asarray(codes.detach().cpu().numpy() if isinstance(codes, torch.Tensor) else codes, dtype=np.float64)
+    x = x - x.mean(axis=0, keepdims=True)
+    _, singular, vt = np.linalg.svd(x, full_matrices=False)
+    axes = vt[:2].copy()
+    while axes.shape[0] < 2:  # a code of one dimension: the second axis is flat
+        axes = np.vstack([axes, np.zeros((1, x.shape[1]))])
+    signs = np.sign(axes[np.arange(2), np.abs(axes).argmax(axis=1)])
+    axes *= np.where(signs == 0, 1.0, signs)[:, None]
+    points = x @ axes.T
+    if not return_explained:
+        return points
+    variance = singular ** 2
+    explained = variance[:2] / variance.sum() if variance.sum() > 0 else np.zeros(2)
+    return points, np.pad(explained, (0, 2 - len(explained)))
+
+
+# ================================================================== notebook 04: MPT pseudo labels
+
+
+def pseudo_label_quality(pseudo: torch.Tensor, truth: torch.Tensor, num_classes: int = NUM_CLASSES) -> dict:
+    """How good a pseudo label is against the true label (for teaching: training never sees target labels).
+
+    Over pixels with a true label (not 255):
+    * coverage: share that receives a pseudo label (is not ignored);
+    * accuracy: share of the pseudo-labelled ones whose pseudo label is right;
+    * correct: share that receives the right pseudo label (coverage x accuracy);
+    * class_coverage[k]: share of class k's pixels that receive the right pseudo label k (the
+      supervision class k gets); class_accuracy[k]: share of pixels labelled k that truly are k;
+    * class_pixels[k]: true pixels of class k; pseudo_pixels[k]: pixels pseudo-labelled k.
+    Classes without pixels get nan.
+    """
+    pseudo, truth = torch.as_tensor(pseudo).flatten().long(), torch.as_tensor(truth).flatten().long()
+    valid = truth != IGNORE_INDEX
+    pseudo, truth = pseudo[valid], truth[valid]
+    labelled = pseudo != IGNORE_INDEX
+    right = labelled & (pseudo == truth)
+    class_pixels = torch.bincount(truth, minlength=num_classes)[:num_classes].double()
+    pseudo_pixels = torch.bincount(pseudo[labelled], minlength=num_classes)[:num_classes].double()
+    right_pixels = torch.bincount(truth[right], minlength=num_classes)[:num_classes].double()
+    nan = torch.tensor(float("nan"), dtype=torch.float64)
+    return {
+        "coverage": float(labelled.double().mean()) if truth.numel() else float("nan"),
+        "correct": float(right.double().mean()) if truth.numel() else float("nan"),
+        "accuracy": float(right.sum() / labelled.sum()) if labelled.any() else float("nan"),
+        "class_coverage": torch.where(class_pixels > 0, right_pixels / class_pixels.clamp_min(1), nan).numpy(),
+        "class_accuracy": torch.where(pseudo_pixels > 0, right_pixels / pseudo_pixels.clamp_min(1), nan).numpy(),
+        "class_pixels": class_pixels.numpy(),
+        "pseudo_pixels": pseudo_pixels.numpy(),
+    }
+
+
+def fixed_threshold_pseudo_label(prob: torch.Tensor, threshold: float) -> torch.Tensor:
+    """One confidence threshold for every class (BDL's offline rule at a fixed value), through eq 12:
+    with quantile 0 each class's value is its largest probability, so only the cap `threshold` binds."""
+    return mpt_pseudo_label(prob, quantile=0.0, cap=threshold)
+
+
+def threshold_curves(prob: torch.Tensor, truth: torch.Tensor, thresholds=None) -> dict:
+    """Per-class coverage and accuracy of fixed-threshold pseudo labels, for each threshold in a grid.
+
+    prob [N,K,H,W], truth [N,H,W] -> {"thresholds": [T], "class_coverage": [T,K], "class_accuracy": [T,K],
+    "coverage": [T], "accuracy": [T], "correct": [T], "class_pixels": [K]}.
+    """
+    thresholds = np.round(np.linspace(0.0, 0.95, 20), 3) if thresholds is None else np.asarray(thresholds)
+    rows = [pseudo_label_quality(fixed_threshold_pseudo_label(prob, float(t)), truth, prob.shape[1]) for t in thresholds]
+    return {"thresholds": thresholds,
+            "class_coverage": np.stack([r["class_coverage"] for r in rows]),
+            "class_accuracy": np.stack([r["class_accuracy"] for r in rows]),
+            "coverage": np.array([r["coverage"] for r in rows]),
+            "accuracy": np.array([r["accuracy"] for r in rows]),
+            "correct": np.array([r["correct"] for r in rows]),
+            "class_pixels": rows[0]["class_pixels"]}
+
+
+# ================================================================== notebook 05: content transfer
+
+
+def pick_sources(counts, median: float, above: int = 4, below: int = 2) -> list[int]:
+    """Indices of the first `above` images whose tail-pixel count passes the median gate and the first
+    `below` that have tail pixels but do not pass (so the gate visibly matters), in index order."""
+    counts = np.asarray(counts)
+    passing = [int(i) for i in np.nonzero(counts > median)[0][:above]]
+    failing = [int(i) for i in np.nonzero((counts > 0) & (counts <= median))[0][:below]]
+    return sorted(passing + failing)
+
+
+def context_transfer(source_image, source_label, target_pseudo) -> dict:
+    """Plain (eqs 15-16) and context-aware transfer masks of one pair, through the library.
+
+    source_image [3,H,W] (Is2t), source_label [H,W], target_pseudo [H,W] -> plain mask; the source
+    shifted so its ground starts where the target's does (align_to_target_ground), its mask, and whether
+    that mask stands on target ground (standing_on_ground; the trainer drops the pair when it does not).
+    """
+    image, label, pseudo = source_image[None], source_label[None], target_pseudo[None]
+    plain = transfer_mask(label, pseudo)
+    shifted_image, shifted_label, shift = align_to_target_ground(image, label, pseudo)
+    aligned = transfer_mask(shifted_label, pseudo)
+    standing = standing_on_ground(aligned, pseudo)
+    sky = target_pseudo == SKY
+    return {"plain_mask": plain[0], "plain_standing": bool(standing_on_ground(plain, pseudo)[0]),
+            "plain_sky_pixels": int((plain[0] & sky).sum()),
+            "aligned_sky_pixels": int((aligned[0] & standing[0] & sky).sum()),
+            "shifted_image": shifted_image[0], "shifted_label": shifted_label[0], "shift": int(shift[0]),
+            "aligned_mask": aligned[0] & standing[0], "aligned_standing": bool(standing[0]),
+            "source_ground_row": float(ground_top_row(label)[0]), "target_ground_row": float(ground_top_row(pseudo)[0])}
+
+
+def landing_statistics(source_labels: torch.Tensor, target_labels: torch.Tensor) -> dict:
+    """Where transferred tail pixels land, plain versus context-aware, for pairs (source i, target i).
+
+    target_labels stand in for the pseudo labels (a perfect segmenter): the numbers then depend on the
+    scenes alone. Returns the pairs with something to transfer, how many of them stand on target ground,
+    the share of pasted pixels that cover target sky, and the mean absolute shift in rows.
+    """
+    images = torch.zeros(len(source_labels), 1, *source_labels.shape[-2:])
+    plain = transfer_mask(source_labels, target_labels)
+    _, shifted, shifts = align_to_target_ground(images, source_labels, target_labels)
+    aligned = transfer_mask(shifted, target_labels)
+    aligned_standing = standing_on_ground(aligned, target_labels)
+    aligned_kept = aligned & aligned_standing.view(-1, 1, 1)
+    sky = target_labels == SKY
+    has_plain = plain.flatten(1).any(1)
+    has_aligned = aligned.flatten(1).any(1)
+    share = lambda mask: round(100.0 * float((mask & sky).sum()) / max(int(mask.sum()), 1), 1)  # noqa: E731
+    return {"pairs": len(source_labels),
+            "plain_pairs": int(has_plain.sum()),
+            "plain_standing": int((standing_on_ground(plain, target_labels) & has_plain).sum()),
+            "plain_sky_percent": share(plain),
+            "aligned_pairs": int(has_aligned.sum()),
+            "aligned_standing": int((aligned_standing & has_aligned).sum()),
+            "aligned_sky_percent": share(aligned_kept),
+            "mean_abs_shift_rows": round(float(shifts.abs().float().mean()), 1)}
+
+
+def pick_context_example(source_labels, target_pseudos, classes=TWO_WHEELER_CLASSES) -> tuple[int, int]:
+    """The (source, target) pair whose plain transfer puts the most pixels of `classes` (default: rider,
+    motorcycle, bicycle) over target sky, among pairs whose context-aware transfer stands on ground."""
+    best, best_score = (0, 0), -1
+    for s in range(len(source_labels)):
+        wanted = isin_classes(source_labels[s], classes)
+        for t in range(len(target_pseudos)):
+            r = context_transfer(torch.zeros(1, *source_labels.shape[-2:]), source_labels[s], target_pseudos[t])
+            score = int((r["plain_mask"] & wanted & (target_pseudos[t] == SKY)).sum())
+            score = score if r["aligned_standing"] and r["aligned_mask"].any() else -1
+            if score > best_score:
+                best, best_score = (s, t), score
+    return best
+
+
+# ================================================================== notebook 07: evaluation
+
+
+def per_image_scores(predictions: torch.Tensor, labels: torch.Tensor, protocol: str = "19") -> list[dict]:
+    """evaluation.summarize of each image alone: predictions, labels [N,H,W] -> N summaries."""
+    return [summarize(confusion_matrix(p, y, NUM_CLASSES), protocol) for p, y in zip(predictions, labels)]
+
+
+def ablation_comparison(summary: dict) -> str:
+    """Each ablation row's mIoU and mIoU_tail (mean ± std over seeds) beside the paper's published
+    numbers for the same row (experiments.PAPER_ABLATION), with the change from the row above."""
+    paper = summary.get("paper") or {}
+    lines = [f"{'row':<20} {'ours mIoU':>13} {'Δ':>6} {'ours tail':>13} {'Δ':>6} | {'paper mIoU':>10} {'Δ':>5} "
+             f"{'paper tail':>10} {'Δ':>5}"]
+    previous, previous_paper = None, None
+    fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
+    delta = lambda a, b: "" if a is None or b is None else f"{a - b:+.1f}"  # noqa: E731
+    for entry in summary["rows"]:
+        name = entry["row"]
+        ours = (entry["miou"], entry["miou_tail"])
+        theirs = paper.get(name)
+        chain = name not in ("NonAdapt", "Oracle", "+Out context-aware")
+        line = (f"{name:<20} {fmt(entry['miou'], entry['miou_std']):>13} "
+                f"{delta(ours[0], previous[0]) if chain and previous else '':>6} "
+                f"{fmt(entry['miou_tail'], entry['miou_tail_std']):>13} "
+                f"{delta(ours[1], previous[1]) if chain and previous else '':>6} | ")
+        if theirs:
+            line += (f"{theirs[0]:>10} {delta(theirs[0], previous_paper[0]) if chain and previous_paper else '':>5} "
+                     f"{theirs[1]:>10} {delta(theirs[1], previous_paper[1]) if chain and previous_paper else '':>5}")
+        else:
+            line += f"{'-':>10} {'':>5} {'-':>10}"
+        lines.append(line.rstrip())
+        if chain:
+            previous, previous_paper = ours, theirs
+    lines.append(f"ours: embedded benchmark {summary['benchmark']}, {summary['protocol']} protocol, "
+                 f"{summary['seeds']} seed(s); paper: {paper.get('title', '-')}")
+    return "\n".join(lines)
+
+
+# ================================================================== notebook 06: checkpoints
+
+
+def checkpoints_equal(path_a, path_b) -> bool:
+    """Whether two checkpoints hold exactly the same model weights (every tensor, bit for bit)."""
+    a, b = read_checkpoint(path_a)["model"], read_checkpoint(path_b)["model"]
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def largest_weight_difference(path_a, path_b) -> float:
+    """The largest absolute difference between the model weights of two checkpoints."""
+    a, b = read_checkpoint(path_a)["model"], read_checkpoint(path_b)["model"]
+    return max(float((a[k].double() - b[k].double()).abs().max()) if a[k].numel() else 0.0 for k in a)
+
+
+__all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_pair", "scene_with_knobs",
+           "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
+           "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
+           "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]

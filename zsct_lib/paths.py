@@ -1,0 +1,72 @@
+"""Where things lie: the repository, its committed results, and the models of the demo run.
+
+* `repo_root`: the repository folder (found from the working directory, else beside the package);
+* `RESULTS_DIR`: the committed results (`results/`, beside the package);
+* `demo_checkpoint`, `load_demo_model`: the demo run's models (`zsct demo`), looked for in the folder
+  named by the environment variable `DEMO_DIR_ENV` (ZSCT_DEMO_DIR), then results/demo, then runs/demo;
+* `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+DEMO_DIR_ENV = "ZSCT_DEMO_DIR"
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent   # the folder that holds the zsct_lib package
+RESULTS_DIR = PACKAGE_ROOT / "results"
+
+
+def repo_root(start=None) -> Path:
+    """The repository folder: the first of `start` (default: the working directory) and its parents
+    that holds the `zsct_lib` package; else the folder above the imported package."""
+    here = Path(start if start is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "zsct_lib" / "__init__.py").is_file():
+            return folder
+    return PACKAGE_ROOT
+
+
+def demo_checkpoint(kind: str = "full", root=None) -> Optional[Path]:
+    """The checkpoint of one model of the demo run (`zsct demo`): kind "full" or "nonadapt".
+
+    Looked for in the folder named by the environment variable ZSCT_DEMO_DIR (a demo run of your
+    own) when it is set, then in the committed results/demo, then in runs/demo (where `make demo`
+    writes); in each, `<kind>/model.pt` (weights only) before `<kind>/checkpoint.pt`. None if absent.
+    """
+    if kind not in ("full", "nonadapt"):
+        raise ValueError(f"kind must be 'full' or 'nonadapt', got {kind!r}")
+    root = repo_root(root)
+    folders = [Path(os.environ[DEMO_DIR_ENV])] if os.environ.get(DEMO_DIR_ENV) else []
+    folders += [root / "results" / "demo", root / "runs" / "demo"]
+    for folder in folders:
+        for name in ("model.pt", "checkpoint.pt"):
+            if (folder / kind / name).is_file():
+                return folder / kind / name
+    return None
+
+
+def load_demo_model(kind: str = "full", root=None):
+    """(model in eval mode, its Config, checkpoint path) of one model of the demo run; see
+    `demo_checkpoint`. Raises FileNotFoundError, saying how to make the run, when there is none."""
+    from .checkpoint import load_model
+
+    path = demo_checkpoint(kind, root)
+    if path is None:
+        raise FileNotFoundError(f"no '{kind}' model of the demo run in results/demo or runs/demo: "
+                                f"run `zsct demo --out results/demo` (a few minutes on a CPU) or set {DEMO_DIR_ENV}")
+    model, cfg = load_model(path)
+    return model, cfg, path
+
+
+def relative_to_repo(path, root=None) -> str:
+    """A path as the notebooks print it: relative to the repository when inside it, else its name."""
+    path, root = Path(path).resolve(), repo_root(root)
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return f"<{DEMO_DIR_ENV}>/{path.parent.name}/{path.name}"
+
+
+__all__ = ["DEMO_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
+           "relative_to_repo"]
