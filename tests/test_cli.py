@@ -65,3 +65,37 @@ def test_bench_on_cpu(tmp_path, capsys):
     for row in report["rows"]:
         assert row["ms_per_iteration"] > 0 and row["gflop_per_iteration"] > 0 and row["percent_of_peak"] > 0
     assert "ms/it" in capsys.readouterr().out
+
+
+def test_bench_options_are_the_listed_ones_and_mistakes_are_one_line(capsys):
+    from zsct_lib.bench import OPTIONS
+
+    helped = build_parser_help("bench")
+    for name in OPTIONS:
+        assert name in helped, name                                   # --help names every real option
+    for argv, expected in ((["--options", "channels_last"], "unknown bench option(s) channels_last"),
+                           (["--options", "tf32"], "TensorFloat-32 is a GPU mode"),
+                           (["--batch-size", "0"], "--batch-size 0"),
+                           (["--iterations", "0"], "--iterations 0")):
+        assert main(["bench", "--config", "tiny", *argv]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def build_parser_help(command):
+    from zsct_lib.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    return sub.choices[command].format_help()
+
+
+def test_bench_rows_compare_with_the_peak_of_their_own_dtype(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--config", "tiny", "--set", "model.base_channels=8", "--options", "fp32,bf16_channels_last",
+                 "--iterations", "1", "--warmup", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    peaks = report["matmul_peak_tflops"]
+    for row in report["rows"]:
+        assert row["percent_of_peak"] == pytest.approx(100 * row["tflops"] / peaks[row["dtype"]], rel=0.05, abs=0.02)
+    assert [r["dtype"] for r in report["rows"]] == ["fp32", "bf16"]

@@ -148,7 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="time the full training iteration for speed options")
     _add_config_args(p)
     p.add_argument("--batch-size", type=int, action="append", default=None)
-    p.add_argument("--options", default="all", help="comma list: fp32,tf32,bf16,channels_last,compile,fused or all")
+    p.add_argument("--options", default="all",
+                   help="comma list of: fp32, fp32_compile, tf32 (GPU only), bf16, bf16_channels_last, bf16_fused, "
+                        "bf16_compile, bf16_compile_all; or all (every option this device runs)")
     p.add_argument("--iterations", type=int, default=10)
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--out", default=None, help="write the table as JSON here")
