@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from zsct_lib.evaluation import confusion_matrix, iou_per_class, mean_iou, miou_tail, summarize
@@ -29,3 +30,37 @@ def test_summary_names_protocol_and_tail():
     assert result["miou_tail"] == round(100 * (0.5 + 5) / 6, 2)
     assert len(summarize(cm, "16")["per_class"]) == 16 and "pole" not in summarize(cm, "13")["per_class"]
     assert miou_tail(iou_per_class(cm), "13") == 1.0  # 13-class protocol has no pole
+
+
+class _ColourModel(torch.nn.Module):
+    """A hand-built model whose target code is the image's mean colour and whose generators paint the
+    code: the translation takes exactly the colour of the style image."""
+
+    def encode(self, images):
+        return images, images, None
+
+    def style_target(self, stem):
+        return stem.mean(dim=(2, 3)) * (stem[:, 2:3].mean(dim=(2, 3)) > 0.5)     # only blue-ish images: target
+
+    def style_source(self, stem):
+        return stem.mean(dim=(2, 3)) * (stem[:, 2:3].mean(dim=(2, 3)) <= 0.5)
+
+    def gen_target(self, code, content):
+        return code[:, :, None, None].expand_as(content)
+
+    gen_source = gen_target
+
+
+def test_style_measurements_on_a_model_with_known_answers():
+    from zsct_lib.evaluation import psnr, style_measurements
+
+    g = torch.Generator().manual_seed(0)
+    source = torch.rand(4, 3, 8, 8, generator=g) * 0.4                         # blue mean <= 0.5
+    target = 0.6 + torch.rand(5, 3, 8, 8, generator=g) * 0.4                   # blue mean > 0.5
+    m = style_measurements(_ColourModel(), source, target)
+    assert m["colour_correlation"] == pytest.approx(1.0, abs=1e-5)            # Gt(Et(It_j), .) has It_j's colour
+    assert m["style_effect"] == pytest.approx(float(target.mean(dim=(2, 3))[torch.arange(4) % 5].mean()), rel=1e-4)
+    assert m["code_size"]["Et(Is)"] == 0 and m["own_other_ratio_target"] > 1e6  # the other domain's code is 0
+    flat = target.mean(dim=(2, 3), keepdim=True).expand_as(target)
+    assert m["psnr_rec_target"] == pytest.approx(float(psnr(flat, target).mean()), rel=1e-4)
+    assert float(psnr(torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 0.1))[0]) == pytest.approx(20.0, abs=1e-4)

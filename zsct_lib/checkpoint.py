@@ -84,11 +84,14 @@ def load_checkpoint(path, model, optimizers: dict | None = None, state: dict | N
     return state
 
 
-def export_weights(checkpoint, out) -> Path:
+def export_weights(checkpoint, out, half: bool = False) -> Path:
     """A weights-only copy of a checkpoint (no optimizer states): small enough to ship with notebooks,
-    loadable with `load_checkpoint(out, model)`."""
+    loadable with `load_checkpoint(out, model)`. half: floating-point tensors stored as float16 (half
+    the size; `load_state_dict` casts them back to the model's dtype)."""
     state = read_checkpoint(checkpoint)
     state["optimizers"] = {}
+    if half:
+        state["model"] = {k: (v.half() if v.is_floating_point() else v) for k, v in state["model"].items()}
     atomic_save(state, out)
     return Path(out)
 

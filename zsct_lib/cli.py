@@ -63,6 +63,21 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_pretrain(args) -> int:
+    from .config import ConfigError
+    from .pretrain import pretrain
+
+    if args.seeds < 1:
+        raise ConfigError(f"--seeds {args.seeds}: expected at least 1")
+    for summary in pretrain(args.config, args.out, seeds=args.seeds, overrides=args.overrides):
+        style = summary["style"]
+        print(f"seed {summary['seed']}: mIoU {summary['miou']}, mIoU_tail {summary['miou_tail']}, "
+              f"style effect {style['style_effect']:.3f}, colour correlation {style['colour_correlation']:.2f}, "
+              f"reconstruction PSNR {style['psnr_rec_target']:.1f} dB, {summary['train_seconds']:.0f} s")
+    print(f"the DISE-stage models are in {args.out}/seed*/model.pt")
+    return 0
+
+
 def cmd_ablate(args) -> int:
     from .experiments import AblationError, Schedule, run_ablation
 
@@ -131,6 +146,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("pretrain", help="the DISE stage: the method's starting model per seed (weights-only, half precision)")
+    _add_config_args(p)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--out", required=True, help="folder of the seed<k> runs; finished seeds are kept, interrupted ones resume")
+    p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("ablate", help="the ablation of Tables 3/4: NonAdapt, Sty, +Cyc, +ST, +In, +Out, oracle over seeds")
     _add_config_args(p)

@@ -49,6 +49,8 @@ class ModelConfig:
     base_channels: int = 32            # tiny preset width
     init_weights: str = ""             # local path: torchvision ResNet-101 or DeepLab init state dict
     freeze_bn: bool = False            # True for pretrained backbones (the paper); False to train BN from scratch
+    generator: str = "dise"            # dise (code concatenated, DISE) | adain (code sets AdaIN scales, MUNIT)
+    generator_upsample: str = "transposed"  # transposed (DISE) | resize (nearest x2 + conv: no checkerboard)
 
 
 @dataclass
@@ -256,6 +258,8 @@ def validate(cfg: Config) -> None:
         "data.target": (cfg.data.target, ("synthetic", "cityscapes")),
         "data.benchmark": (cfg.data.benchmark, ("gta_like", "synthia_like")),
         "model.preset": (cfg.model.preset, ("tiny", "deeplabv2_r101")),
+        "model.generator": (cfg.model.generator, ("dise", "adain")),
+        "model.generator_upsample": (cfg.model.generator_upsample, ("transposed", "resize")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),

@@ -103,3 +103,74 @@ def format_results(results: dict, title: str = "") -> str:
     lines.append(f"  {'mIoU':<22} {results['miou']}")
     lines.append(f"  {'mIoU_tail':<22} {results['miou_tail']}")
     return "\n".join(lines)
+
+
+# ---- style and translation: does the code steer the generator, how faithful are the translations ----
+
+def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """Peak signal-to-noise ratio in dB of [0, 1] images, per image: [B,3,H,W] x2 -> [B]."""
+    mse = ((image.float() - reference.float()) ** 2).flatten(1).mean(dim=1).clamp_min(1e-10)
+    return 10 * torch.log10(1.0 / mse)
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / denominator) if denominator > 0 else float("nan")
+
+
+@torch.no_grad()
+def style_measurements(model, source_images: torch.Tensor, target_images: torch.Tensor, batch_size: int = 16) -> dict:
+    """Whether the style codes steer the generators, and how well the generators reconstruct (issue targets).
+
+    source_images Is [N,3,H,W], target_images It [M,3,H,W] in [0, 1] (e.g. target val). Returns:
+    - style_effect: mean |Gt(Et(It_j), Ec(Is_i)) - Gt(0, Ec(Is_i))| over pairs (i, j = i mod M): how
+      much the target code changes the translated image (0: the generator ignores the code);
+      style_effect_source likewise for Gs with Es(Is) on target content;
+    - colour_correlation: for each channel, the Pearson correlation over target images j between the
+      mean colour of Gt(Et(It_j), Ec(Is_0)) and that of It_j (does the translation take the colour
+      of the style image?), averaged over the 3 channels (per channel in colour_correlation_per_channel);
+    - own_other_ratio_source = mean |Es(Is)| / mean |Es(It)|, own_other_ratio_target = mean |Et(It)| /
+      mean |Et(Is)| (the zero loss, eq 5, pushes the other domain's code to 0);
+    - psnr_rec_source / psnr_rec_target: reconstruction PSNR of Gs(Es(Is), Ec(Is)) and Gt(Et(It), Ec(It)), dB.
+    """
+    was_training = model.training
+    model.eval()
+
+    def encode(images):
+        parts = [model.encode(images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+        stem = torch.cat([p[0] for p in parts])
+        content = torch.cat([p[1] for p in parts])
+        return stem, content
+
+    stem_s, content_s = encode(source_images)
+    stem_t, content_t = encode(target_images)
+    code_ss, code_st = model.style_source(stem_s), model.style_source(stem_t)      # Es(Is), Es(It)
+    code_tt, code_ts = model.style_target(stem_t), model.style_target(stem_s)      # Et(It), Et(Is)
+    n, m = len(source_images), len(target_images)
+    pair_t = torch.arange(n) % m
+    pair_s = torch.arange(m) % n
+    s2t = model.gen_target(code_tt[pair_t], content_s)
+    s2t_zero = model.gen_target(torch.zeros_like(code_tt[pair_t]), content_s)
+    t2s = model.gen_source(code_ss[pair_s], content_t)
+    t2s_zero = model.gen_source(torch.zeros_like(code_ss[pair_s]), content_t)
+    one_content = content_s[:1].expand(m, *content_s.shape[1:])
+    styled = model.gen_target(code_tt, one_content)                                # Gt(Et(It_j), Ec(Is_0))
+    colour_of_style = target_images.float().mean(dim=(2, 3)).cpu().numpy()        # [M,3]
+    colour_of_output = styled.float().mean(dim=(2, 3)).cpu().numpy()
+    rec_s = model.gen_source(code_ss, content_s)
+    rec_t = model.gen_target(code_tt, content_t)
+    model.train(was_training)
+    size = lambda code: float(code.abs().mean())  # noqa: E731
+    per_channel = [_pearson(colour_of_output[:, c], colour_of_style[:, c]) for c in range(3)]
+    return {
+        "style_effect": float((s2t - s2t_zero).abs().mean()),
+        "style_effect_source": float((t2s - t2s_zero).abs().mean()),
+        "colour_correlation": float(np.mean(per_channel)),
+        "colour_correlation_per_channel": per_channel,
+        "code_size": {"Es(Is)": size(code_ss), "Es(It)": size(code_st), "Et(It)": size(code_tt), "Et(Is)": size(code_ts)},
+        "own_other_ratio_source": size(code_ss) / max(size(code_st), 1e-12),
+        "own_other_ratio_target": size(code_tt) / max(size(code_ts), 1e-12),
+        "psnr_rec_source": float(psnr(rec_s, source_images).mean()),
+        "psnr_rec_target": float(psnr(rec_t, target_images).mean()),
+    }

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from ..config import ModelConfig
 from .backbone import Segmenter, TinyContentEncoder, TinyStem, deeplabv2_resnet101_parts
 from .discriminators import ImageDiscriminator, OutputDiscriminator
-from .generator import Generator
+from .generator import build_generator
 from .style import StyleEncoder
 
 
@@ -46,8 +46,10 @@ class ZSCTModel(nn.Module):
         stem_channels = self.stem.out_channels
         self.style_source = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Es
         self.style_target = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Et
-        self.gen_source = Generator(c, cfg.style_dim, **gen_kwargs)                     # Gs
-        self.gen_target = Generator(c, cfg.style_dim, **gen_kwargs)                     # Gt
+        generator = dict(kind=cfg.generator, content_channels=c, style_dim=cfg.style_dim,
+                         upsample=cfg.generator_upsample, **gen_kwargs)
+        self.gen_source = build_generator(**generator)                                 # Gs
+        self.gen_target = build_generator(**generator)                                 # Gt
         self.disc_output = OutputDiscriminator(k, d_widths)
         self.disc_output_aux = OutputDiscriminator(k, d_widths) if self.segmenter.aux_classifier else None
         self.disc_source_image = ImageDiscriminator(d_widths)

@@ -1,0 +1,41 @@
+"""zsct pretrain: the DISE stage per seed, weights-only in half precision, finished seeds kept."""
+import json
+
+import torch
+
+from zsct_lib.checkpoint import load_checkpoint, read_checkpoint
+from zsct_lib.cli import main
+from zsct_lib.config import load_config
+from zsct_lib.models import build_model
+
+SMALL = ["model.base_channels=8", "data.source_size=4", "data.target_size=4", "data.val_size=2",
+         "train.iterations=2", "train.log_every=1", "train.amp=fp32", "model.generator=adain",
+         "model.generator_upsample=resize"]
+
+
+def test_pretrain_writes_half_weights_keeps_finished_seeds_and_only_dise_terms(tmp_path, capsys):
+    argv = ["pretrain", "--config", "tiny", "--seeds", "1", "--out", str(tmp_path / "pre")]
+    for item in SMALL:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    run = tmp_path / "pre" / "seed0"
+    summary = json.loads((run / "pretrain.json").read_text())
+    assert summary["iterations"] == 2 and set(summary["style"]) >= {"style_effect", "colour_correlation", "psnr_rec_target"}
+    assert not (run / "checkpoint.pt").exists()                            # only the weights-only model is kept
+    state = read_checkpoint(run / "model.pt")
+    assert all(v.dtype == torch.float16 for v in state["model"].values() if v.is_floating_point())
+    model = build_model(load_config("tiny", SMALL).model)
+    load_checkpoint(run / "model.pt", model)                               # loads back into an fp32 model
+    assert next(model.parameters()).dtype == torch.float32
+    terms = set().union(*(json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()))
+    assert {"seg", "rec", "adv_out", "adv_img", "d_out"} <= terms
+    assert not terms & {"zero", "zero_trans", "cycle", "st", "seg_ct"}     # the DISE stage has none of these
+    assert "seed 0: mIoU" in capsys.readouterr().out
+    before = (run / "model.pt").stat().st_mtime_ns
+    assert main(argv) == 0                                                 # a finished seed is kept as it is
+    assert (run / "model.pt").stat().st_mtime_ns == before
+
+
+def test_pretrain_refuses_zero_seeds(capsys):
+    assert main(["pretrain", "--config", "tiny", "--seeds", "0", "--out", "unused"]) == 2
+    assert "--seeds 0" in capsys.readouterr().err

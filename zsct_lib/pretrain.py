@@ -1,0 +1,71 @@
+"""The DISE stage: the starting model of the method, trained once per benchmark variant and seed.
+
+The paper starts every row of its ablation from DISE's trained weights: a segmenter trained on the
+labelled source, and generators that translate. `pretrain` trains that start on the embedded
+benchmark (source segmentation on Is and Is2t, reconstruction, output-space and image adversarial
+terms: the UDA step with the zero-style loss, cycle, self-training and content transfer off) and
+keeps, per seed, a weights-only checkpoint in half precision (`model.pt`), its config, metrics,
+evaluation, style measurements and training time. A finished seed is kept; an interrupted one
+resumes from its checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from .checkpoint import export_weights
+from .config import load_config
+
+# The loss terms of the DISE stage: the UDA step with this paper's additions switched off.
+DISE_STAGE = ("loss.mode=uda", "loss.sty=false", "loss.cyc=false", "loss.st=false", "loss.in_ct=false",
+              "loss.out_ct=false", "train.ct_iterations=0", "train.eval_every=0")
+
+
+def measure_style(model, cfg, images: int = 32) -> dict:
+    """`evaluation.style_measurements` on the first `images` source-train and target-val scenes."""
+    from .data import StreetScenes
+    from .evaluation import style_measurements
+
+    d = cfg.data
+    source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
+    target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
+    return style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
+                              torch.stack([target[i][0] for i in range(images)]))
+
+
+def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
+    """Train (or resume, or keep) the DISE stage of one seed in `out`; returns its summary."""
+    from .checkpoint import load_checkpoint
+    from .models import build_model
+    from .training import train
+
+    summary_file = out / "pretrain.json"
+    if summary_file.is_file() and (out / "model.pt").is_file():
+        return json.loads(summary_file.read_text())
+    cfg = load_config(config, [*DISE_STAGE, f"train.seed={seed}", *overrides])
+    resumed = (out / "checkpoint.pt").is_file()
+    started = time.perf_counter()
+    result = train(cfg, out, resume=resumed, overwrite=True, progress=True)
+    seconds = time.perf_counter() - started
+    export_weights(out / "checkpoint.pt", out / "model.pt", half=True)
+    model = build_model(cfg.model)
+    load_checkpoint(out / "model.pt", model)
+    summary = {"seed": seed, "config": config, "overrides": list(overrides), "iterations": cfg.train.iterations,
+               "train_seconds": round(seconds, 1), "resumed": resumed, "threads": torch.get_num_threads(),
+               "precision": result["config"]["train"]["amp"],
+               "miou": result["miou"], "miou_tail": result["miou_tail"], "style": measure_style(model, cfg)}
+    tmp = summary_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=2))
+    os.replace(tmp, summary_file)
+    (out / "checkpoint.pt").unlink()              # the weights-only model.pt is what is kept
+    return summary
+
+
+def pretrain(config: str, out, seeds: int = 3, overrides=()) -> list[dict]:
+    """The DISE stage of `config` for seeds 0..seeds-1 under out/seed<k>."""
+    out = Path(out)
+    return [pretrain_seed(config, out / f"seed{seed}", seed, overrides) for seed in range(seeds)]
