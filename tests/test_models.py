@@ -124,3 +124,15 @@ def test_unknown_generator_is_a_config_error():
 
     with pytest.raises(ConfigError, match="model.generator"):
         load_config("tiny", ["model.generator=munit"])
+
+
+def test_skip_decoder_predicts_at_output_stride_2():
+    model = ZSCTModel(ModelConfig(preset="tiny", base_channels=8, decoder="skip"))
+    images = torch.rand(2, 3, 32, 64)
+    stem, content, skip = model.encode(images)
+    assert content.shape[-2:] == (8, 16) and skip.shape[-2:] == (16, 32)
+    logits, aux_logits = model.segmenter(content, skip)
+    assert logits.shape == (2, 19, 16, 32) and aux_logits is None          # stride 2, no auxiliary head
+    assert model.predict(images).shape == (2, 19, 32, 64)
+    default = ZSCTModel(ModelConfig(preset="tiny", base_channels=8))
+    assert default.segmenter(*default.encode(images)[1:])[0].shape == (2, 19, 8, 16)   # stride 4

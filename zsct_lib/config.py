@@ -49,6 +49,7 @@ class ModelConfig:
     base_channels: int = 32            # tiny preset width
     init_weights: str = ""             # local path: torchvision ResNet-101 or DeepLab init state dict
     freeze_bn: bool = False            # True for pretrained backbones (the paper); False to train BN from scratch
+    decoder: str = "aspp"              # aspp (predicts at the content's stride) | skip (tiny: + stem skip, stride 2)
     generator: str = "dise"            # dise (code concatenated, DISE) | adain (code sets AdaIN scales, MUNIT)
     generator_upsample: str = "transposed"  # transposed (DISE) | resize (nearest x2 + conv: no checkerboard)
 
@@ -259,6 +260,7 @@ def validate(cfg: Config) -> None:
         "data.benchmark": (cfg.data.benchmark, ("gta_like", "synthia_like")),
         "model.preset": (cfg.model.preset, ("tiny", "deeplabv2_r101")),
         "model.generator": (cfg.model.generator, ("dise", "adain")),
+        "model.decoder": (cfg.model.decoder, ("aspp", "skip")),
         "model.generator_upsample": (cfg.model.generator_upsample, ("transposed", "resize")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),

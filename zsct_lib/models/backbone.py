@@ -66,19 +66,25 @@ class TinyStem(nn.Module):
 
 
 class TinyContentEncoder(nn.Module):
-    """Ec for the tiny preset: stem features [B,C,H/2,W/2] -> content [B,2C,H/4,W/4] (output stride 4)."""
+    """Ec for the tiny preset: stem features [B,C,H/2,W/2] -> content [B,2C,H/4,W/4] (output stride 4).
 
-    def __init__(self, in_channels: int = 32):
+    With `skip`, its second output is the stem features themselves: the segmenter's decoder reads
+    them to predict at output stride 2, where one- or two-pixel-wide poles and signs still exist.
+    """
+
+    def __init__(self, in_channels: int = 32, skip: bool = False):
         super().__init__()
         width = 2 * in_channels
         self.down = conv_bn_relu(in_channels, width, stride=2)
         self.blocks = nn.Sequential(ResidualBlock(width, 1), ResidualBlock(width, 2), ResidualBlock(width, 4))
         self.out_channels = width
         self.aux_channels = 0
+        self.skip_channels = in_channels if skip else 0
+        self.skip = skip
         self.stride = 4
 
     def forward(self, stem_features):
-        return self.blocks(self.down(stem_features)), None
+        return self.blocks(self.down(stem_features)), (stem_features if self.skip else None)
 
 
 class ResNetStem(nn.Module):
@@ -137,17 +143,26 @@ class Segmenter(nn.Module):
     """Gc: content features -> class logits at feature resolution (and auxiliary logits for DeepLab).
 
     The tiny preset adds one 3x3 conv before its ASPP so that a from-scratch model has a hidden layer.
+    With `skip_channels` (tiny preset, `model.decoder=skip`) the second input is a feature map at twice
+    the resolution (the stem's): the hidden features are upsampled x2, concatenated with it and fused
+    by a 3x3 conv before the classifier, which then predicts at that resolution (a U-Net-style skip).
     """
 
     def __init__(self, in_channels: int, num_classes: int, aux_channels: int = 0, dilations=(6, 12, 18, 24),
-                 hidden: int = 0):
+                 hidden: int = 0, skip_channels: int = 0):
         super().__init__()
         self.hidden = conv_bn_relu(in_channels, hidden) if hidden else nn.Identity()
-        self.classifier = ASPPClassifier(hidden or in_channels, num_classes, dilations)
+        features = hidden or in_channels
+        self.skip_fuse = conv_bn_relu(features + skip_channels, features) if skip_channels else None
+        self.classifier = ASPPClassifier(features, num_classes, dilations)
         self.aux_classifier = ASPPClassifier(aux_channels, num_classes, dilations) if aux_channels else None
 
     def forward(self, content, aux_content=None):
-        logits = self.classifier(self.hidden(content))
+        features = self.hidden(content)
+        if self.skip_fuse is not None:
+            up = nn.functional.interpolate(features, size=aux_content.shape[-2:], mode="bilinear", align_corners=False)
+            return self.classifier(self.skip_fuse(torch.cat([up, aux_content], dim=1))), None
+        logits = self.classifier(features)
         aux_logits = None
         if self.aux_classifier is not None and aux_content is not None:
             aux_logits = self.aux_classifier(aux_content)

@@ -28,13 +28,16 @@ class ZSCTModel(nn.Module):
         if cfg.preset == "tiny":
             base = cfg.base_channels
             self.stem = TinyStem(base)
-            self.content_encoder = TinyContentEncoder(base)
+            self.content_encoder = TinyContentEncoder(base, skip=cfg.decoder == "skip")
             c = self.content_encoder.out_channels
-            self.segmenter = Segmenter(c, k, dilations=(1, 2, 4, 8), hidden=c)
+            self.segmenter = Segmenter(c, k, dilations=(1, 2, 4, 8), hidden=c,
+                                       skip_channels=self.content_encoder.skip_channels)
             style_widths = (base, 2 * base, 2 * base, 2 * base)
             gen_kwargs = dict(style_channels=c // 2, width=c, stride=self.content_encoder.stride)
             d_widths = (base, 2 * base, 4 * base, 4 * base)
         elif cfg.preset == "deeplabv2_r101":
+            if cfg.decoder != "aspp":
+                raise ValueError(f"model.decoder {cfg.decoder!r}: the deeplabv2_r101 preset has DeepLab-v2's ASPP only")
             self.stem, self.content_encoder = deeplabv2_resnet101_parts()
             c = self.content_encoder.out_channels
             self.segmenter = Segmenter(c, k, aux_channels=self.content_encoder.aux_channels)

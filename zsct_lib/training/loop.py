@@ -167,7 +167,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
         if cfg.train.eval_every and done % cfg.train.eval_every == 0 and done != end:
             result = evaluate(model, val_loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images)
             if rank == 0:
-                _append_jsonl(metrics_path, {"step": done, "eval_miou": result["miou"], "eval_miou_tail": result["miou_tail"]})
+                _append_jsonl(metrics_path, {"step": done, "eval_miou": result["miou"], "eval_miou_tail": result["miou_tail"],
+                                             "eval_per_class": result["per_class"]})
     barrier(world_size)
     result = evaluate(model, val_loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images)
     result.update(step=end, config=cfg.to_dict())
