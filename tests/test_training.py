@@ -190,3 +190,26 @@ def test_each_logged_term_is_its_own_loss_and_eq19_adds_them(tmp_path):
     assert torch.allclose(total, eq9 + sum(v for k, v in terms.items() if k not in ("zero", "zero_trans", "seg")))
     with pytest.raises(KeyError, match="unknown loss terms"):
         L.total_loss({**terms, "typo": torch.tensor(1.0)})
+
+
+def test_style_reconstruction_term_is_off_by_default_and_trains_the_code_when_on():
+    """loss.w_style_rec (beyond the paper): off by default; on, it adds one term whose gradient reaches
+    the style encoders and the generators."""
+    from zsct_lib import losses as L
+    from zsct_lib.models import build_model
+    from zsct_lib.training import StepFlags, generator_losses
+
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    flags = StepFlags(sty=True, cyc=False, st=False)
+    cfg = small_config("model.generator=adain")
+    torch.manual_seed(0)
+    assert "style_rec" not in generator_losses(build_model(cfg.model), batch, flags, cfg)[0]
+    cfg = small_config("model.generator=adain", "loss.w_style_rec=1.0")
+    model = build_model(cfg.model)
+    terms, _ = generator_losses(model, batch, flags, cfg)
+    terms["style_rec"].backward()
+    for module in (model.style_target, model.style_source, model.gen_target, model.gen_source):
+        assert sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None) > 0
+    assert "style_rec" in L.TOTAL_LOSS_ORDER

@@ -78,6 +78,7 @@ class LossConfig:
     w_adv_img: float = 0.01
     w_st: float = 1.0
     w_seg_ct: float = 1.0
+    w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
 
 
 @dataclass

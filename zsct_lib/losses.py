@@ -82,6 +82,12 @@ def reconstruction_loss(source_rec, source_image, target_rec, target_image) -> t
     return F.l1_loss(source_rec, source_image) + F.l1_loss(target_rec, target_image)
 
 
+def style_reconstruction_loss(target_code_of_s2t, target_code, source_code_of_t2s, source_code) -> torch.Tensor:
+    """Beyond the paper (MUNIT's latent reconstruction): |Et(Gt(z_t, Ec(Is))) - z_t|_1 + |Es(Gs(z_s, Ec(It))) - z_s|_1
+    for codes z drawn from N(0, I); codes [B,S]. A code the generator ignores cannot be read back."""
+    return F.l1_loss(target_code_of_s2t, target_code) + F.l1_loss(source_code_of_t2s, source_code)
+
+
 def output_adversarial_loss(disc_logits: torch.Tensor, is_source: bool) -> torch.Tensor:
     """Output-space GAN (AdaptSegNet/DISE): BCE of D_out(softmax P) against the domain label, source = 1.
 
@@ -108,7 +114,7 @@ def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: t
 
 
 # Eq 19's terms in the order they are added (the order is kept so that sums repeat to the last bit).
-TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct")
+TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct", "style_rec")
 
 
 def total_loss(terms: dict) -> torch.Tensor:
@@ -116,7 +122,8 @@ def total_loss(terms: dict) -> torch.Tensor:
 
     terms: name -> scalar, as `training.step.generator_losses` returns them: "seg" (eq 6), "zero"
     (eq 5), "zero_trans" (eq 8), "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "st" (eq 12's
-    self-training), "seg_ct" (eq 18); absent terms are off. With "zero" present, "seg", "zero" and
+    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`);
+    absent terms are off. With "zero" present, "seg", "zero" and
     "zero_trans" enter as eq 9's zero-style loss; without it (source-only, oracle, or the zero-style
     loss switched off) L_seg enters alone.
     """

@@ -36,7 +36,8 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     """Forward pass of the segmentation network, style encoders and generators: every loss term of
     eq 19 that the flags enable, each under its own name and weight. Returns (terms, tensors):
     terms name -> weighted scalar ("seg" eq 6, "zero" eq 5, "zero_trans" eq 8, "rec" eq 11,
-    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18; `losses.total_loss` adds them as
+    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18, "style_rec" beyond the paper;
+    `losses.total_loss` adds them as
     eq 19), tensors what the discriminator step needs (and "transfer_fraction" in stage 2).
 
     batch: source_image [B,3,H,W], source_label [B,H,W], target_image [B,3,H,W]; gate: bool [B]
@@ -62,6 +63,11 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     Is2s = model.gen_source(style_s, content_s)             # eq 11's reconstructions
     It2t = model.gen_target(style_t, content_t)
     terms["rec"] = lc.w_rec * L.reconstruction_loss(Is2s, Is, It2t, It)
+    if lc.w_style_rec > 0:                                   # beyond the paper: codes drawn from N(0, I)
+        random_t, random_s = torch.randn_like(style_t), torch.randn_like(style_s)
+        read_t = model.style_target(model.stem(model.gen_target(random_t, content_s)))
+        read_s = model.style_source(model.stem(model.gen_source(random_s, content_t)))
+        terms["style_rec"] = lc.w_style_rec * L.style_reconstruction_loss(read_t, random_t, read_s, random_s)
 
     stem_s2t, content_s2t, aux_s2t = model.encode(Is2t)
     logits_s2t, aux_logits_s2t = model.segment(content_s2t, aux_s2t, size)
