@@ -59,7 +59,7 @@ def cmd_eval(args) -> int:
 def cmd_demo(args) -> int:
     from .experiments import run_demo
 
-    run_demo(args.out, quick=args.quick)
+    run_demo(args.out, quick=args.quick, overrides=args.overrides)
     return 0
 
 
@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method on the embedded benchmark (<5 min on 2 CPU cores)")
     p.add_argument("--out", default="runs/demo")
     p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a value of the tiny preset, e.g. --set train.amp=fp32")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("pretrain", help="the DISE stage: the method's starting model per seed (weights-only, half precision)")

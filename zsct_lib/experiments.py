@@ -285,14 +285,15 @@ def ablation_findings(summary: dict) -> str:
 
 # ---- the demo ---------------------------------------------------------------------------------
 
-def run_demo(out: str | Path = "runs/demo", quick: bool = False) -> dict:
+def run_demo(out: str | Path = "runs/demo", quick: bool = False, overrides=None) -> dict:
     """The main job: NonAdapt, then the full method (all five flags) from its weights, on the GTA-like
-    embedded benchmark with the tiny preset; prints both results tables and writes demo.png."""
+    embedded benchmark with the tiny preset; prints both results tables and writes demo.png.
+    overrides: `section.key=value` strings applied to the tiny preset (e.g. train.amp=fp32)."""
     from .plotting import demo_figure
 
     out = Path(out)
     schedule = QUICK if quick else Schedule(source_only=1200, stage1=120, stage2=80, val_size=100)
-    base = load_config("tiny").to_dict()
+    base = load_config("tiny", overrides).to_dict()
     rows = next(r for r in ROWS if r.name == "NonAdapt"), next(r for r in ROWS if r.name == "+Out")
     nonadapt_dir, full_dir = out / "nonadapt", out / "full"
     nonadapt_cfg = _row_config(base, rows[0], 0, schedule, None)
