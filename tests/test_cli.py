@@ -38,6 +38,10 @@ def test_train_then_eval(tmp_path, capsys):
     assert main(["eval", "--checkpoint", str(out / "checkpoint.pt"), "--out", str(tmp_path / "e.json")]) == 0
     again = json.loads((tmp_path / "e.json").read_text())
     assert again["miou"] == result["miou"]
+    assert main(["eval", "--checkpoint", str(out / "checkpoint.pt"), "--style", "--out", str(tmp_path / "s.json")]) == 0
+    style = json.loads((tmp_path / "s.json").read_text())["style"]
+    assert set(style) >= {"style_effect", "colour_correlation", "own_other_ratio_target", "psnr_rec_target"}
+    assert "style_effect" in capsys.readouterr().out
 
 
 def test_clear_errors_and_exit_code_2(tmp_path, capsys):

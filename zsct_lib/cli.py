@@ -30,7 +30,7 @@ def cmd_eval(args) -> int:
     import torch
 
     from .checkpoint import load_checkpoint, read_checkpoint
-    from .config import _merge, config_from_dict, load_config, parse_overrides
+    from .config import ConfigError, _merge, config_from_dict, load_config, parse_overrides
     from .data import build_datasets
     from .evaluation import evaluate, format_results
     from .models import build_model
@@ -50,6 +50,14 @@ def cmd_eval(args) -> int:
     loader = torch.utils.data.DataLoader(val, batch_size=cfg.eval.batch_size, num_workers=cfg.data.num_workers)
     result = evaluate(model, loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images, progress=True)
     print(format_results(result, title=str(args.checkpoint)))
+    if args.style:
+        if cfg.data.source != "synthetic" or cfg.data.target != "synthetic":
+            raise ConfigError("--style measures on the embedded benchmark (data.source and data.target synthetic)")
+        from .pretrain import measure_style
+
+        result["style"] = measure_style(model.cpu(), cfg)
+        print("style and translation (32 source-train and 32 target-val scenes): "
+              + ", ".join(f"{k} {v:.4g}" for k, v in result["style"].items() if isinstance(v, float)))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
         print(f"wrote {args.out}")
@@ -140,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", required=True)
     _add_config_args(p, default_config=None)
     p.add_argument("--out", default=None, help="write the results as JSON here")
+    p.add_argument("--style", action="store_true",
+                   help="also measure whether the style codes steer the generators (evaluation.style_measurements)")
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method on the embedded benchmark (<5 min on 2 CPU cores)")
