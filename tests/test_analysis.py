@@ -14,23 +14,10 @@ from zsct_lib import analysis as A
 from zsct_lib.checkpoint import save_checkpoint
 from zsct_lib.config import ModelConfig
 from zsct_lib.data import StreetScenes
-from zsct_lib.experiments import PAPER_ABLATION
 from zsct_lib.labels import IGNORE_INDEX
 from zsct_lib.models import build_model
 
 H, W_ = 64, 128
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return build_model(ModelConfig()).eval()
-
-
-@pytest.fixture(scope="module")
-def target():
-    images, labels = A.stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
-    return images, labels
 
 
 def test_analysis_draws_nothing():
@@ -89,19 +76,9 @@ def test_threshold_curves_fall_with_the_threshold(model, target):
 
 # ---- notebook 05 --------------------------------------------------------------------------
 
-def _rider_on_a_high_road():
-    source_label = torch.full((16, 32), 10)                # sky above row 4, road below: a high horizon
-    source_label[4:] = 0
-    source_label[2:4, 10:12] = 12                          # a rider standing on that road
-    source_label[3, 12] = 18                               # with a bicycle
-    target_label = torch.full((16, 32), 10)                # the target: sky, buildings from row 4, road from row 10
-    target_label[4:10] = 2
-    target_label[10:] = 0
-    return source_label, target_label
 
-
-def test_context_transfer_moves_content_onto_target_ground():
-    source_label, target_label = _rider_on_a_high_road()
+def test_context_transfer_moves_content_onto_target_ground(rider_on_a_high_road):
+    source_label, target_label = rider_on_a_high_road
     r = A.context_transfer(torch.rand(3, 16, 32), source_label, target_label)
     assert r["shift"] == 6
     assert r["plain_mask"].any() and not r["plain_standing"] and r["plain_sky_pixels"] > 0
@@ -123,18 +100,9 @@ def test_pick_sources():
 
 # ---- notebook 07 --------------------------------------------------------------------------
 
-def _fake_summary():
-    rows = []
-    for i, name in enumerate(["NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "Oracle"]):
-        rows.append({"row": name, "miou": 10.0 + i, "miou_std": 0.5, "miou_tail": 5.0 + i, "miou_tail_std": 0.2,
-                     "per_class": {}, "per_seed": [{"miou": 10.0 + i, "miou_tail": 5.0 + i}],
-                     "flags": {}, "seeds": 1})
-    return {"benchmark": "gta_like", "protocol": "19-class", "seeds": 1, "rows": rows,
-            "paper": PAPER_ABLATION["gta_like"]}
 
-
-def test_ablation_comparison_sets_rows_beside_the_paper():
-    text = A.ablation_comparison(_fake_summary())
+def test_ablation_comparison_sets_rows_beside_the_paper(fake_ablation_summary):
+    text = A.ablation_comparison(fake_ablation_summary)
     lines = {line.split()[0]: line for line in text.splitlines()[1:-1]}
     assert "46.6" in lines["Sty"] and "30.9" in lines["Sty"]              # the paper's Table 3 row
     assert "+1.1" in lines["+ST"] and "-0.7" in lines["+ST"]              # the paper's steps: 46.9 -> 48.0, 30.6 -> 29.9

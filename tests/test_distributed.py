@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 COMMON = ["model.base_channels=8", "model.freeze_bn=true", "data.source_size=8", "data.target_size=8",
           "data.val_size=2", "data.scale_max=1.0", "train.iterations=3", "train.ct_iterations=0", "loss.st=false",
           "loss.in_ct=false", "loss.out_ct=false", "loss.class_balance_beta=0.0", "train.threads=1",
-          "train.checkpoint_every=3", "optim.d_img_every=1"]
+          "train.checkpoint_every=3", "optim.d_img_every=1", "train.amp=fp32"]   # a fixed precision on every CPU
 
 
 def _args(out, batch_size):

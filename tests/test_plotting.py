@@ -3,44 +3,15 @@ compute, the pyplot ones save to a path, and the loss curves read old and new me
 import json
 
 import numpy as np
-import pytest
 import torch
 from matplotlib.figure import Figure
 
 from zsct_lib import analysis as A
 from zsct_lib import plotting as P
-from zsct_lib.data import StreetScenes
 from zsct_lib.evaluation import confusion_matrix, summarize
-from zsct_lib.experiments import PAPER_ABLATION
 from zsct_lib.labels import IGNORE_INDEX
 
 H, W_ = 64, 128
-
-
-def _rider_on_a_high_road():
-    source_label = torch.full((16, 32), 10)                # sky above row 4, road below: a high horizon
-    source_label[4:] = 0
-    source_label[2:4, 10:12] = 12                          # a rider standing on that road
-    source_label[3, 12] = 18                               # with a bicycle
-    target_label = torch.full((16, 32), 10)                # the target: sky, buildings from row 4, road from row 10
-    target_label[4:10] = 2
-    target_label[10:] = 0
-    return source_label, target_label
-
-
-def _fake_summary():
-    rows = []
-    for i, name in enumerate(["NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "Oracle"]):
-        rows.append({"row": name, "miou": 10.0 + i, "miou_std": 0.5, "miou_tail": 5.0 + i, "miou_tail_std": 0.2,
-                     "per_class": {}, "per_seed": [{"miou": 10.0 + i, "miou_tail": 5.0 + i}],
-                     "flags": {}, "seeds": 1})
-    return {"benchmark": "gta_like", "protocol": "19-class", "seeds": 1, "rows": rows,
-            "paper": PAPER_ABLATION["gta_like"]}
-
-
-@pytest.fixture(scope="module")
-def target():
-    return A.stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
 
 
 # ---- pictures in a grid -------------------------------------------------------------------
@@ -77,8 +48,8 @@ def test_threshold_curves_figure(target):
     assert isinstance(P.threshold_curves_figure(curves, mpt), Figure)
 
 
-def test_context_and_gate_figures():
-    source_label, target_label = _rider_on_a_high_road()
+def test_context_and_gate_figures(rider_on_a_high_road):
+    source_label, target_label = rider_on_a_high_road
     assert isinstance(P.context_figure(torch.rand(3, 16, 32), source_label, torch.rand(3, 16, 32), target_label), Figure)
     counts = np.array([0, 5, 50, 80, 3, 90, 0, 60])
     assert isinstance(P.gate_histogram_figure(counts, float(np.median(counts))), Figure)
@@ -91,9 +62,9 @@ def test_per_class_and_confusion_figures(target):
     assert isinstance(P.confusion_figure(cm), Figure)
 
 
-def test_ablation_figures(tmp_path):
-    assert isinstance(P.ablation_comparison_figure(_fake_summary()), Figure)
-    assert P.ablation_figure(_fake_summary(), tmp_path / "a.png") == tmp_path / "a.png"
+def test_ablation_figures(tmp_path, fake_ablation_summary):
+    assert isinstance(P.ablation_comparison_figure(fake_ablation_summary), Figure)
+    assert P.ablation_figure(fake_ablation_summary, tmp_path / "a.png") == tmp_path / "a.png"
     assert (tmp_path / "a.png").stat().st_size > 0
 
 

@@ -26,18 +26,6 @@ H, W_ = 64, 128
 
 
 @pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return build_model(ModelConfig()).eval()
-
-
-@pytest.fixture(scope="module")
-def target():
-    images, labels = stack_split(StreetScenes("target_oracle", "gta_like", 3, H, W_), range(3))
-    return images, labels
-
-
-@pytest.fixture(scope="module")
 def sources():
     dataset = StreetScenes("source_train", "gta_like", 12, H, W_)
     counts = [int((tail_label(dataset.label(i)) != IGNORE_INDEX).sum()) for i in range(len(dataset))]
