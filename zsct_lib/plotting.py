@@ -718,6 +718,40 @@ def ablation_figure(summary: dict, path=None):
     return _save(fig, path)
 
 
+def learning_curves_figure(runs: dict, classes=("pole", "traffic light", "traffic sign", "rider", "motorcycle",
+                                                  "bicycle"), path=None):
+    """Periodic evaluations of several runs: mIoU, mIoU_tail and each tail class against iterations.
+
+    runs: name -> run folder (its metrics.jsonl holds eval_miou, eval_miou_tail, eval_per_class lines;
+    its eval.json the final point).
+    """
+    panels = ("mIoU", "mIoU_tail", *classes)
+    fig, axes = plt.subplots(2, (len(panels) + 1) // 2, figsize=(12, 5.2), sharex=True)
+    for name, folder in runs.items():
+        folder = Path(folder)
+        points = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()
+                  if line and "eval_miou" in line]
+        final = json.loads((folder / "eval.json").read_text()) if (folder / "eval.json").is_file() else None
+        steps = [p["step"] for p in points] + ([final["step"]] if final else [])
+        values = {"mIoU": [p["eval_miou"] for p in points] + ([final["miou"]] if final else []),
+                  "mIoU_tail": [p["eval_miou_tail"] for p in points] + ([final["miou_tail"]] if final else [])}
+        for c in classes:
+            values[c] = [p.get("eval_per_class", {}).get(c) for p in points] + ([final["per_class"][c]] if final else [])
+        for ax, panel in zip(axes.flat, panels):
+            ax.plot(steps, [np.nan if v is None else v for v in values[panel]], marker="o", ms=3, label=name)
+    for ax, panel in zip(axes.flat, panels):
+        ax.set_title(panel, fontsize=10)
+        ax.grid(alpha=0.3)
+    for ax in axes[-1]:
+        ax.set_xlabel("iteration")
+    for ax in axes.flat[len(panels):]:
+        ax.set_axis_off()
+    axes.flat[0].set_ylabel("IoU (%)")
+    axes.flat[0].legend(fontsize=8)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
 # ============================================================================= figures/ and the demo run
 
 def _save(fig, path):
@@ -821,4 +855,9 @@ def make_figures(out="figures") -> list[Path]:
         summary = RESULTS_DIR / name / "ablation.json"
         if summary.is_file():
             written.append(ablation_figure(json.loads(summary.read_text()), out / f"{name}.png"))
+    candidates = RESULTS_DIR / "tail_candidates"
+    if candidates.is_dir():
+        runs = {run.name: run for run in sorted(candidates.iterdir()) if (run / "metrics.jsonl").is_file()}
+        if runs:
+            written.append(learning_curves_figure(runs, path=out / "tail_candidates.png"))
     return written
