@@ -18,7 +18,7 @@ import torch
 
 from .config import Config, ConfigError, load_config
 from .training import build_optimizers, training_step
-from .training.precision import cpu_bf16_instructions
+from .training.precision import cpu_bf16_instructions, cpu_name
 
 OPTIONS = {
     # name: config overrides applied on top of plain fp32 eager
@@ -206,18 +206,6 @@ def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", it
     if out:
         Path(out).write_text(json.dumps(report, indent=2))
     return report
-
-
-def cpu_name() -> str:
-    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor string."""
-    import platform
-
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            if line.startswith("model name"):
-                return "CPU " + line.split(":", 1)[1].strip()
-    return "CPU " + (platform.processor() or platform.machine())
 
 
 def format_bench(report: dict) -> str:

@@ -53,9 +53,9 @@ def cmd_eval(args) -> int:
     if args.style:
         if cfg.data.source != "synthetic" or cfg.data.target != "synthetic":
             raise ConfigError("--style measures on the embedded benchmark (data.source and data.target synthetic)")
-        from .pretrain import measure_style
+        from .evaluation import benchmark_style_measurements
 
-        result["style"] = measure_style(model.cpu(), cfg)
+        result["style"] = benchmark_style_measurements(model.cpu(), cfg.data)
         print("style and translation (32 source-train and 32 target-val scenes): "
               + ", ".join(f"{k} {v:.4g}" for k, v in result["style"].items() if isinstance(v, float)))
     if args.out:

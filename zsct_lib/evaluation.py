@@ -121,7 +121,7 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 @torch.no_grad()
 def style_measurements(model, source_images: torch.Tensor, target_images: torch.Tensor, batch_size: int = 16) -> dict:
-    """Whether the style codes steer the generators, and how well the generators reconstruct (issue targets).
+    """Whether the style codes steer the generators, and how well the generators reconstruct.
 
     source_images Is [N,3,H,W], target_images It [M,3,H,W] in [0, 1] (e.g. target val). Returns:
     - style_effect: mean |Gt(Et(It_j), Ec(Is_i)) - Gt(0, Ec(Is_i))| over pairs (i, j = i mod M): how
@@ -174,3 +174,15 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
         "psnr_rec_source": float(psnr(rec_s, source_images).mean()),
         "psnr_rec_target": float(psnr(rec_t, target_images).mean()),
     }
+
+
+def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
+    """`style_measurements` on the first `images` source-train and target-val scenes of the embedded
+    benchmark of `data_cfg` (a DataConfig: variant, seed, size)."""
+    from .data import StreetScenes
+
+    d = data_cfg
+    source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
+    target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
+    return style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
+                              torch.stack([target[i][0] for i in range(images)]))

@@ -6,6 +6,7 @@ by hand. See METHOD.md §5.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from cityscapesscripts.helpers.labels import labels as _CITYSCAPES_LABELS
 
 IGNORE_INDEX = 255
@@ -64,7 +65,6 @@ def colorize(label) -> np.ndarray:
 
 def isin_classes(label, classes):
     """Bool map of the pixels of `label` (a long tensor, any shape) whose class is in `classes`."""
-    import torch
     return torch.isin(label, torch.as_tensor(tuple(classes), device=label.device, dtype=label.dtype))
 
 

@@ -25,21 +25,10 @@ DISE_STAGE = ("loss.mode=uda", "loss.sty=false", "loss.cyc=false", "loss.st=fals
               "loss.out_ct=false", "train.ct_iterations=0", "train.eval_every=0")
 
 
-def measure_style(model, cfg, images: int = 32) -> dict:
-    """`evaluation.style_measurements` on the first `images` source-train and target-val scenes."""
-    from .data import StreetScenes
-    from .evaluation import style_measurements
-
-    d = cfg.data
-    source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
-    target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
-    return style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
-                              torch.stack([target[i][0] for i in range(images)]))
-
-
 def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
     """Train (or resume, or keep) the DISE stage of one seed in `out`; returns its summary."""
     from .checkpoint import load_checkpoint
+    from .evaluation import benchmark_style_measurements
     from .models import build_model
     from .training import train
 
@@ -57,7 +46,8 @@ def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
     summary = {"seed": seed, "config": config, "overrides": list(overrides), "iterations": cfg.train.iterations,
                "train_seconds": round(seconds, 1), "resumed": resumed, "threads": torch.get_num_threads(),
                "precision": result["config"]["train"]["amp"],
-               "miou": result["miou"], "miou_tail": result["miou_tail"], "style": measure_style(model, cfg)}
+               "miou": result["miou"], "miou_tail": result["miou_tail"],
+               "style": benchmark_style_measurements(model, cfg.data)}
     tmp = summary_file.with_suffix(".tmp")
     tmp.write_text(json.dumps(summary, indent=2))
     os.replace(tmp, summary_file)

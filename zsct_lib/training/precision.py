@@ -17,14 +17,27 @@ import torch
 AMP_CHOICES = ("auto", "fp32", "bf16", "none")
 
 
+def _cpuinfo_lines() -> list[str]:
+    cpuinfo = Path("/proc/cpuinfo")
+    return cpuinfo.read_text(errors="replace").splitlines() if cpuinfo.is_file() else []
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux /proc/cpuinfo), else the platform's processor string."""
+    for line in _cpuinfo_lines():
+        if line.startswith("model name"):
+            return "CPU " + line.split(":", 1)[1].strip()
+    return "CPU " + (platform.processor() or platform.machine())
+
+
 @functools.lru_cache(maxsize=None)
 def cpu_bf16_instructions() -> tuple[str, ...]:
     """The CPU's native bf16 instruction sets, by their names in /proc/cpuinfo (Linux) or sysctl (macOS)."""
     native = ("avx512_bf16", "amx_bf16", "bf16")        # x86 AVX512-BF16, x86 AMX, Arm FEAT_BF16
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
+    lines = _cpuinfo_lines()
+    if lines:
         words = set()
-        for line in cpuinfo.read_text(errors="replace").splitlines():
+        for line in lines:
             if line.lower().startswith(("flags", "features")):
                 words.update(line.split(":", 1)[-1].split())
         return tuple(name for name in native if name in words)
@@ -58,8 +71,14 @@ def resolve_amp(setting: str, device: torch.device) -> tuple[str, str]:
     return "fp32", f"train.amp=auto: no native bf16 known for device {device.type!r}"
 
 
+@functools.lru_cache(maxsize=None)
+def _auto_is_bf16(device: torch.device) -> bool:
+    return resolve_amp("auto", device)[0] == "bf16"
+
+
 def autocast(setting: str, device: torch.device):
-    """The context a step runs its forward passes in: bf16 autocast or nothing (fp32)."""
-    if resolve_amp(setting, device)[0] == "bf16":
+    """The context a step runs its forward passes in: bf16 autocast or nothing (fp32). `train` has
+    already resolved `auto`; a caller that steps with `auto` itself pays the check once per device."""
+    if setting == "bf16" or (setting == "auto" and _auto_is_bf16(device)):
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
