@@ -92,3 +92,36 @@ def test_zero_loss_drives_style_code_on_other_domain_to_zero():
     with torch.no_grad():
         final = L.zero_loss(model.style_target(model.stem(source)), model.style_source(model.stem(target))).item()
     assert final < 0.1 * first
+
+
+def test_style_prior_loss_known_values():
+    unit = torch.tensor([[1.0, -1.0], [-1.0, 1.0]])                 # per dimension: mean 0, variance 1
+    assert L.style_prior_loss(unit).item() == pytest.approx(0.0, abs=1e-6)
+    shifted = unit + 2.0                                              # mean 2: 0.5 * 2^2
+    assert L.style_prior_loss(shifted).item() == pytest.approx(2.0, abs=1e-6)
+    small = unit * 0.1                                                # variance 0.01: 0.5 (0.01 - ln 0.01 - 1)
+    assert L.style_prior_loss(small).item() == pytest.approx(0.5 * (0.01 - math.log(0.01) - 1), rel=1e-5)
+
+
+def test_style_prior_loss_keeps_codes_from_shrinking_under_the_zero_loss():
+    """Eq 5 alone shrinks a shared scale of all codes; with the prior on the own domain's codes the own
+    codes stay near unit size while the other domain's go to 0."""
+    torch.manual_seed(0)
+    own_features, other_features = torch.randn(64, 4), torch.randn(64, 4)
+    own_features[:, 2:] = 0                                           # the domains vary in different directions
+    other_features[:, :2] = 0
+    for prior, own_stays in ((0.0, False), (0.1, True)):
+        torch.manual_seed(0)
+        encoder = torch.nn.Linear(4, 2)
+        optimizer = torch.optim.Adam(encoder.parameters(), lr=0.02)
+        for step in range(400):
+            idx = torch.randint(0, 64, (8,))
+            loss = encoder(other_features[idx]).abs().mean()           # eq 5's term for this encoder
+            if prior:
+                loss = loss + prior * L.style_prior_loss(encoder(own_features[idx]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        with torch.no_grad():
+            own, other = encoder(own_features).abs().mean().item(), encoder(other_features).abs().mean().item()
+        assert (own > 0.3 and own > 5 * other) == own_stays, (prior, own, other)

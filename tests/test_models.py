@@ -136,3 +136,43 @@ def test_skip_decoder_predicts_at_output_stride_2():
     assert model.predict(images).shape == (2, 19, 32, 64)
     default = ZSCTModel(ModelConfig(preset="tiny", base_channels=8))
     assert default.segmenter(*default.encode(images)[1:])[0].shape == (2, 19, 8, 16)   # stride 4
+
+
+def test_batch_norm_hides_a_domain_colour_shift_from_the_style_code_and_no_norm_keeps_it():
+    """The trainer encodes each domain's batch in its own call. In training mode a batch norm then
+    standardises each batch by its own statistics, so a style encoder cannot learn to tell a domain
+    that is darker throughout from the original: asked for code 1 on one and 0 on the other (eq 5's
+    task), it stays at the loss of guessing 1/2 for both. Without the norms it learns the task."""
+    from zsct_lib.models.backbone import TinyStem
+    from zsct_lib.models.style import StyleEncoder
+
+    torch.manual_seed(0)
+    pool = torch.rand(16, 3, 32, 64) * 0.6 + 0.2
+    final_loss = {}
+    for norm in ("batch", "none"):
+        torch.manual_seed(1)
+        stem, encoder = TinyStem(8, norm).train(), StyleEncoder(8, 1, (8, 16, 16), norm).train()
+        optimizer = torch.optim.Adam([*stem.parameters(), *encoder.parameters()], lr=3e-3)
+        draw = torch.Generator().manual_seed(0)
+        for _ in range(120):
+            own = pool[torch.randint(0, 16, (2,), generator=draw)]
+            other = pool[torch.randint(0, 16, (2,), generator=draw)] * 0.7        # the darker domain
+            loss = (encoder(stem(own)) - 1).abs().mean() + encoder(stem(other)).abs().mean()   # separate calls
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        final_loss[norm] = loss.item()
+    assert final_loss["batch"] > 0.4 and final_loss["none"] < 0.2, final_loss
+
+
+def test_style_and_stem_norm_options():
+    from zsct_lib.config import ConfigError, load_config
+
+    model = ZSCTModel(ModelConfig(preset="tiny", base_channels=8, style_norm="none", stem_norm="none"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in (*model.stem.modules(), *model.style_source.modules()))
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in model.content_encoder.modules())   # Ec keeps its BN
+    assert model.predict(torch.rand(2, 3, 32, 64)).shape == (2, 19, 32, 64)
+    with pytest.raises(ConfigError, match="model.style_norm"):
+        load_config("tiny", ["model.style_norm=instance"])
+    with pytest.raises(ConfigError, match="model.stem_norm"):
+        load_config("tiny", ["model.stem_norm=group"])

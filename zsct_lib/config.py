@@ -52,6 +52,8 @@ class ModelConfig:
     decoder: str = "aspp"              # aspp (predicts at the content's stride) | skip (tiny: + stem skip, stride 2)
     generator: str = "dise"            # dise (code concatenated, DISE) | adain (code sets AdaIN scales, MUNIT)
     generator_upsample: str = "transposed"  # transposed (DISE) | resize (nearest x2 + conv: no checkerboard)
+    style_norm: str = "batch"          # batch (DISE's style encoder) | none (MUNIT's: keeps each image's statistics)
+    stem_norm: str = "batch"           # tiny preset's stem: batch | none (the stem's output keeps the domain's colour)
 
 
 @dataclass
@@ -78,6 +80,7 @@ class LossConfig:
     w_adv_img: float = 0.01
     w_st: float = 1.0
     w_seg_ct: float = 1.0
+    w_style_prior: float = 0.0         # beyond the paper: own-domain codes held at N(0, I) batch moments; 0 = off
     w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
 
 
@@ -263,6 +266,8 @@ def validate(cfg: Config) -> None:
         "model.generator": (cfg.model.generator, ("dise", "adain")),
         "model.decoder": (cfg.model.decoder, ("aspp", "skip")),
         "model.generator_upsample": (cfg.model.generator_upsample, ("transposed", "resize")),
+        "model.style_norm": (cfg.model.style_norm, ("batch", "none")),
+        "model.stem_norm": (cfg.model.stem_norm, ("batch", "none")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),

@@ -88,6 +88,17 @@ def style_reconstruction_loss(target_code_of_s2t, target_code, source_code_of_t2
     return F.l1_loss(target_code_of_s2t, target_code) + F.l1_loss(source_code_of_t2s, source_code)
 
 
+def style_prior_loss(code: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+    """Beyond the paper: KL(N(mu, sigma^2) || N(0, 1)) of the batch's own-domain codes, per dimension,
+    averaged: 0.5 (mu^2 + sigma^2 - log sigma^2 - 1), mu and sigma^2 the batch mean and variance of
+    the code [B,S] (B >= 2). It holds the own domain's codes at the scale of the N(0, I) codes that
+    the style reconstruction draws (DRIT's and MUNIT-VAE's prior, on batch moments). Without it the
+    zero loss (eq 5), which is not invariant to a rescaling of the codes, shrinks every code."""
+    mean = code.float().mean(dim=0)
+    var = code.float().var(dim=0, unbiased=False).clamp_min(eps)
+    return 0.5 * (mean ** 2 + var - var.log() - 1).mean()
+
+
 def output_adversarial_loss(disc_logits: torch.Tensor, is_source: bool) -> torch.Tensor:
     """Output-space GAN (AdaptSegNet/DISE): BCE of D_out(softmax P) against the domain label, source = 1.
 
@@ -114,7 +125,7 @@ def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: t
 
 
 # Eq 19's terms in the order they are added (the order is kept so that sums repeat to the last bit).
-TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct", "style_rec")
+TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct", "style_rec", "style_prior")
 
 
 def total_loss(terms: dict) -> torch.Tensor:
@@ -122,7 +133,8 @@ def total_loss(terms: dict) -> torch.Tensor:
 
     terms: name -> scalar, as `training.step.generator_losses` returns them: "seg" (eq 6), "zero"
     (eq 5), "zero_trans" (eq 8), "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "st" (eq 12's
-    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`);
+    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`) and
+    "style_prior" (`style_prior_loss`);
     absent terms are off. With "zero" present, "seg", "zero" and
     "zero_trans" enter as eq 9's zero-style loss; without it (source-only, oracle, or the zero-style
     loss switched off) L_seg enters alone.

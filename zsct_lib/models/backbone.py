@@ -52,12 +52,22 @@ class Normalize(nn.Module):
 
 
 class TinyStem(nn.Module):
-    """Shared first conv block: [B,3,H,W] in [0,1] -> [B,C,H/2,W/2]."""
+    """Shared first conv block: [B,3,H,W] in [0,1] -> [B,C,H/2,W/2].
 
-    def __init__(self, channels: int = 32):
+    norm="none": conv + bias + ReLU, no batch norm. The stem feeds the style encoders too, and a batch
+    norm in training mode, called on one domain's batch at a time, removes each domain's mean colour
+    and contrast from its features (the content encoder's own batch norms still normalise its path).
+    """
+
+    def __init__(self, channels: int = 32, norm: str = "batch"):
         super().__init__()
+        if norm not in ("batch", "none"):
+            raise ValueError(f"model.stem_norm {norm!r}: expected 'batch' or 'none'")
         self.normalize = Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))
-        self.conv1 = conv_bn_relu(3, channels, stride=2)
+        if norm == "batch":
+            self.conv1 = conv_bn_relu(3, channels, stride=2)
+        else:
+            self.conv1 = nn.Sequential(nn.Conv2d(3, channels, 3, stride=2, padding=1), nn.ReLU(inplace=True))
         self.out_channels = channels
         self.stride = 2
 

@@ -27,7 +27,7 @@ class ZSCTModel(nn.Module):
         k = cfg.num_classes
         if cfg.preset == "tiny":
             base = cfg.base_channels
-            self.stem = TinyStem(base)
+            self.stem = TinyStem(base, cfg.stem_norm)
             self.content_encoder = TinyContentEncoder(base, skip=cfg.decoder == "skip")
             c = self.content_encoder.out_channels
             self.segmenter = Segmenter(c, k, dilations=(1, 2, 4, 8), hidden=c,
@@ -38,6 +38,9 @@ class ZSCTModel(nn.Module):
         elif cfg.preset == "deeplabv2_r101":
             if cfg.decoder != "aspp":
                 raise ValueError(f"model.decoder {cfg.decoder!r}: the deeplabv2_r101 preset has DeepLab-v2's ASPP only")
+            if cfg.stem_norm != "batch":
+                raise ValueError(f"model.stem_norm {cfg.stem_norm!r}: the deeplabv2_r101 preset keeps ResNet's "
+                                 "(frozen) stem batch norm")
             self.stem, self.content_encoder = deeplabv2_resnet101_parts()
             c = self.content_encoder.out_channels
             self.segmenter = Segmenter(c, k, aux_channels=self.content_encoder.aux_channels)
@@ -47,8 +50,8 @@ class ZSCTModel(nn.Module):
         else:
             raise ValueError(f"unknown model preset {cfg.preset!r}: expected 'tiny' or 'deeplabv2_r101'")
         stem_channels = self.stem.out_channels
-        self.style_source = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Es
-        self.style_target = StyleEncoder(stem_channels, cfg.style_dim, style_widths)   # Et
+        self.style_source = StyleEncoder(stem_channels, cfg.style_dim, style_widths, cfg.style_norm)   # Es
+        self.style_target = StyleEncoder(stem_channels, cfg.style_dim, style_widths, cfg.style_norm)   # Et
         generator = dict(kind=cfg.generator, content_channels=c, style_dim=cfg.style_dim,
                          upsample=cfg.generator_upsample, **gen_kwargs)
         self.gen_source = build_generator(**generator)                                 # Gs

@@ -36,7 +36,7 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     """Forward pass of the segmentation network, style encoders and generators: every loss term of
     eq 19 that the flags enable, each under its own name and weight. Returns (terms, tensors):
     terms name -> weighted scalar ("seg" eq 6, "zero" eq 5, "zero_trans" eq 8, "rec" eq 11,
-    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18, "style_rec" beyond the paper;
+    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18, "style_rec" and "style_prior" beyond the paper;
     `losses.total_loss` adds them as
     eq 19), tensors what the discriminator step needs (and "transfer_fraction" in stage 2).
 
@@ -68,6 +68,9 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
         read_t = model.style_target(model.stem(model.gen_target(random_t, content_s)))
         read_s = model.style_source(model.stem(model.gen_source(random_s, content_t)))
         terms["style_rec"] = lc.w_style_rec * L.style_reconstruction_loss(read_t, random_t, read_s, random_s)
+
+    if lc.w_style_prior > 0 and len(style_s) > 1:          # beyond the paper: own codes at the prior's scale
+        terms["style_prior"] = lc.w_style_prior * (L.style_prior_loss(style_s) + L.style_prior_loss(style_t))
 
     stem_s2t, content_s2t, aux_s2t = model.encode(Is2t)
     logits_s2t, aux_logits_s2t = model.segment(content_s2t, aux_s2t, size)
