@@ -10,6 +10,16 @@ def test_every_shipped_config_loads():
         load_config(name)
 
 
+def test_every_committed_run_config_loads():
+    """Every run under results/ can be rebuilt from its config.yaml with the current keys."""
+    from zsct_lib.paths import RESULTS_DIR
+
+    paths = sorted(RESULTS_DIR.rglob("config.yaml"))
+    assert paths
+    for path in paths:
+        load_config(path)
+
+
 def test_overrides_and_types():
     cfg = load_config("tiny", ["train.iterations=7", "loss.st=false", "optim.seg_lr=1e-3"])
     assert cfg.train.iterations == 7 and cfg.loss.st is False and cfg.optim.seg_lr == 1e-3

@@ -64,3 +64,23 @@ def test_style_measurements_on_a_model_with_known_answers():
     flat = target.mean(dim=(2, 3), keepdim=True).expand_as(target)
     assert m["psnr_rec_target"] == pytest.approx(float(psnr(flat, target).mean()), rel=1e-4)
     assert float(psnr(torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 0.1))[0]) == pytest.approx(20.0, abs=1e-4)
+
+
+def test_resolution_bound_psnr_known_values():
+    from zsct_lib.evaluation import resolution_bound_psnr
+
+    flat = torch.full((1, 3, 8, 16), 0.3)
+    assert resolution_bound_psnr(flat, 4) == pytest.approx(100.0)           # nothing finer than the grid: exact
+    checker = ((torch.arange(8)[:, None] + torch.arange(16)[None, :]) % 2).float().expand(1, 3, 8, 16)
+    assert resolution_bound_psnr(checker, 2) == pytest.approx(10 * math.log10(1 / 0.25), abs=1e-4)   # all detail lost
+
+
+def test_benchmark_style_variation_is_zero_without_jitter_and_positive_with_it():
+    from zsct_lib.data.benchmark import get_benchmark, without_style_jitter
+    from zsct_lib.evaluation import benchmark_style_variation
+
+    flat = without_style_jitter("gta_like")
+    assert flat.target.style.exposure_jitter == 0 and flat.source.style.white_balance_jitter == 0
+    assert flat.target.style.haze == get_benchmark("gta_like").target.style.haze          # only the jitter goes
+    assert benchmark_style_variation(flat, images=3) == 0.0                                 # the same scenes exactly
+    assert 0.005 < benchmark_style_variation("gta_like", images=3) < 0.2

@@ -15,7 +15,7 @@ SMALL = ["model.base_channels=8", "data.source_size=4", "data.target_size=4", "d
 
 def test_pretrain_writes_half_weights_keeps_finished_seeds_and_only_dise_terms(tmp_path, capsys):
     argv = ["pretrain", "--config", "tiny", "--seeds", "1", "--out", str(tmp_path / "pre")]
-    for item in SMALL:
+    for item in [*SMALL, "loss.sty=false"]:
         argv += ["--set", item]
     assert main(argv) == 0
     run = tmp_path / "pre" / "seed0"
@@ -24,12 +24,12 @@ def test_pretrain_writes_half_weights_keeps_finished_seeds_and_only_dise_terms(t
     assert not (run / "checkpoint.pt").exists()                            # only the weights-only model is kept
     state = read_checkpoint(run / "model.pt")
     assert all(v.dtype == torch.float16 for v in state["model"].values() if v.is_floating_point())
-    model = build_model(load_config("tiny", SMALL).model)
+    model = build_model(load_config("tiny", [*SMALL, "loss.sty=false"]).model)
     load_checkpoint(run / "model.pt", model)                               # loads back into an fp32 model
     assert next(model.parameters()).dtype == torch.float32
     terms = set().union(*(json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()))
     assert {"seg", "rec", "adv_out", "adv_img", "d_out"} <= terms
-    assert not terms & {"zero", "zero_trans", "cycle", "st", "seg_ct"}     # the DISE stage has none of these
+    assert not terms & {"zero", "zero_trans", "cycle", "st", "seg_ct"}     # the DISE stage alone (loss.sty=false)
     assert "seed 0: mIoU" in capsys.readouterr().out
     before = (run / "model.pt").stat().st_mtime_ns
     assert main(argv) == 0                                                 # a finished seed is kept as it is
@@ -39,3 +39,17 @@ def test_pretrain_writes_half_weights_keeps_finished_seeds_and_only_dise_terms(t
 def test_pretrain_refuses_zero_seeds(capsys):
     assert main(["pretrain", "--config", "tiny", "--seeds", "0", "--out", "unused"]) == 2
     assert "--seeds 0" in capsys.readouterr().err
+
+
+def test_dise_stage_configs_train_the_zero_style_loss_and_the_style_remedies(tmp_path):
+    """configs/dise_stage*.yaml: the shipped stage adds eqs 5, 8 and the two style terms beyond the paper."""
+    for config in ("dise_stage", "dise_stage_synthia"):
+        out = tmp_path / config
+        argv = ["pretrain", "--config", config, "--seeds", "1", "--out", str(out)]
+        for item in ["model.base_channels=8", "data.source_size=4", "data.target_size=4", "data.val_size=2",
+                     "train.iterations=2", "train.log_every=1", "train.amp=fp32"]:
+            argv += ["--set", item]
+        assert main(argv) == 0
+        terms = set().union(*(json.loads(line) for line in (out / "seed0" / "metrics.jsonl").read_text().splitlines()))
+        assert {"seg", "rec", "zero", "zero_trans", "style_rec", "style_prior", "adv_img"} <= terms
+        assert not terms & {"cycle", "st", "seg_ct"}

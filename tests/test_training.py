@@ -214,3 +214,45 @@ def test_style_reconstruction_term_is_off_by_default_and_trains_the_code_when_on
     for module in (model.style_target, model.style_source, model.gen_target, model.gen_source):
         assert sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None) > 0
     assert "style_rec" in L.TOTAL_LOSS_ORDER
+
+
+def _grad_size(module) -> float:
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+def test_style_terms_leave_the_stem_to_the_segmenter_when_asked():
+    """loss.style_trains_stem=false: what the style encoders read of the stem is held fixed, so the terms
+    on style codes (eq 5, the prior) leave the stem alone, the style reconstruction still reaches the
+    generators through it, and eq 6 still trains it."""
+    from zsct_lib.models import build_model
+    from zsct_lib.training import StepFlags, generator_losses
+
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    flags = StepFlags(sty=True, cyc=True, st=False)
+    for trains_stem in (True, False):
+        cfg = small_config("model.generator=adain", "model.style_norm=none", "model.stem_norm=none",
+                           "loss.w_style_rec=1.0", "loss.w_style_prior=0.1", f"loss.style_trains_stem={trains_stem}")
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        terms, _ = generator_losses(model, batch, flags, cfg)
+        (terms["zero"] + terms["style_prior"]).backward(retain_graph=True)
+        assert (_grad_size(model.stem) > 0) == trains_stem
+        assert _grad_size(model.style_target) > 0
+        model.zero_grad()
+        terms["style_rec"].backward(retain_graph=True)
+        assert _grad_size(model.gen_target) > 0 and _grad_size(model.style_target) > 0
+        model.zero_grad()
+        terms["seg"].backward()
+        assert _grad_size(model.stem) > 0                                   # the segmenter's stem either way
+
+
+def test_style_prior_term_is_logged_and_pulls_own_codes_to_unit_moments(tmp_path):
+    from zsct_lib import losses as L
+
+    assert "style_prior" in L.TOTAL_LOSS_ORDER
+    run = tmp_path / "run"
+    train(small_config("model.generator=adain", "loss.w_style_prior=0.1", "train.iterations=2", "train.ct_iterations=0",
+                       "loss.cyc=false", "loss.st=false"), run, progress=False)
+    assert all("style_prior" in line for line in metrics(run) if "seg" in line)

@@ -81,7 +81,9 @@ def cmd_pretrain(args) -> int:
         style = summary["style"]
         print(f"seed {summary['seed']}: mIoU {summary['miou']}, mIoU_tail {summary['miou_tail']}, "
               f"style effect {style['style_effect']:.3f}, colour correlation {style['colour_correlation']:.2f}, "
-              f"reconstruction PSNR {style['psnr_rec_target']:.1f} dB, {summary['train_seconds']:.0f} s")
+              f"own/other Es {style['own_other_ratio_source']:.1f} Et {style['own_other_ratio_target']:.1f}, "
+              f"reconstruction PSNR {style['psnr_rec_target']:.1f} dB (bound at the content's stride "
+              f"{style['psnr_bound_target']:.1f}), {summary['train_seconds']:.0f} s")
     print(f"the DISE-stage models are in {args.out}/seed*/model.pt")
     return 0
 

@@ -81,6 +81,7 @@ class LossConfig:
     w_st: float = 1.0
     w_seg_ct: float = 1.0
     w_style_prior: float = 0.0         # beyond the paper: own-domain codes held at N(0, I) batch moments; 0 = off
+    style_trains_stem: bool = True     # the style encoders' terms train the shared stem too (DISE); false: they read it fixed
     w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
 
 

@@ -113,6 +113,15 @@ def psnr(image: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return 10 * torch.log10(1.0 / mse)
 
 
+def resolution_bound_psnr(images: torch.Tensor, stride: int) -> float:
+    """PSNR in dB of [0, 1] images [B,3,H,W] against themselves averaged over stride x stride blocks
+    and bilinearly upsampled back: what a reconstruction that keeps everything at `stride` (the
+    content map's resolution) and nothing finer would score. A reference for `psnr_rec_*`."""
+    coarse = F.avg_pool2d(images.float(), stride)
+    smooth = F.interpolate(coarse, size=images.shape[-2:], mode="bilinear", align_corners=False)
+    return float(psnr(smooth, images).mean())
+
+
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = a - a.mean(), b - b.mean()
     denominator = math.sqrt(float((a * a).sum() * (b * b).sum()))
@@ -132,7 +141,9 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
       of the style image?), averaged over the 3 channels (per channel in colour_correlation_per_channel);
     - own_other_ratio_source = mean |Es(Is)| / mean |Es(It)|, own_other_ratio_target = mean |Et(It)| /
       mean |Et(Is)| (the zero loss, eq 5, pushes the other domain's code to 0);
-    - psnr_rec_source / psnr_rec_target: reconstruction PSNR of Gs(Es(Is), Ec(Is)) and Gt(Et(It), Ec(It)), dB.
+    - psnr_rec_source / psnr_rec_target: reconstruction PSNR of Gs(Es(Is), Ec(Is)) and Gt(Et(It), Ec(It)), dB;
+    - psnr_bound_source / psnr_bound_target: `resolution_bound_psnr` of the same images at the content
+      map's stride (a reconstruction that keeps only what the content map's grid can hold, smoothly).
     """
     was_training = model.training
     model.eval()
@@ -144,6 +155,7 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
         return stem, content
 
     stem_s, content_s = encode(source_images)
+    stride = source_images.shape[-1] // content_s.shape[-1]
     stem_t, content_t = encode(target_images)
     code_ss, code_st = model.style_source(stem_s), model.style_source(stem_t)      # Es(Is), Es(It)
     code_tt, code_ts = model.style_target(stem_t), model.style_target(stem_s)      # Et(It), Et(Is)
@@ -173,16 +185,37 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
         "own_other_ratio_target": size(code_tt) / max(size(code_ts), 1e-12),
         "psnr_rec_source": float(psnr(rec_s, source_images).mean()),
         "psnr_rec_target": float(psnr(rec_t, target_images).mean()),
+        "content_stride": stride,
+        "psnr_bound_source": resolution_bound_psnr(source_images, stride),
+        "psnr_bound_target": resolution_bound_psnr(target_images, stride),
     }
+
+
+def benchmark_style_variation(benchmark, split: str = "target_val", images: int = 32, height: int = 64,
+                              width: int = 128, seed: int = 0) -> float:
+    """Mean |I_j - I_j(mean style)| over the first `images` scenes of a split, on [0, 1] images: how far
+    each image's own exposure and white balance move it from the same scene in its domain's mean style.
+    A generator whose code carried exactly that, with the zero code drawing the mean style, would
+    score this as its `style_effect`."""
+    from .data import StreetScenes
+    from .data.benchmark import without_style_jitter
+
+    own = StreetScenes(split, benchmark, images, height, width, seed)
+    mean_style = StreetScenes(split, without_style_jitter(benchmark), images, height, width, seed)
+    return float(torch.stack([(own[i][0] - mean_style[i][0]).abs().mean() for i in range(images)]).mean())
 
 
 def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
     """`style_measurements` on the first `images` source-train and target-val scenes of the embedded
-    benchmark of `data_cfg` (a DataConfig: variant, seed, size)."""
+    benchmark of `data_cfg` (a DataConfig: variant, seed, size), with the benchmark's own per-image style
+    variation of those target scenes (`benchmark_style_variation`) as "style_variation_target"."""
     from .data import StreetScenes
 
     d = data_cfg
     source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
     target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
-    return style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
-                              torch.stack([target[i][0] for i in range(images)]))
+    measured = style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
+                                  torch.stack([target[i][0] for i in range(images)]))
+    measured["style_variation_target"] = benchmark_style_variation(d.benchmark, "target_val", images, d.height,
+                                                                   d.width, d.seed)
+    return measured

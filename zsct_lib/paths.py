@@ -4,6 +4,8 @@
 * `RESULTS_DIR`: the committed results (`results/`, beside the package);
 * `demo_checkpoint`, `load_demo_model`: the demo run's models (`zsct demo`), looked for in the folder
   named by the environment variable `DEMO_DIR_ENV` (ZSCT_DEMO_DIR), then results/demo, then runs/demo;
+* `dise_stage_checkpoint`, `load_dise_stage_model`: the shipped DISE-stage models (`zsct pretrain`),
+  results/dise_stage_<benchmark>/seed<k>/model.pt;
 * `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs).
 """
 from __future__ import annotations
@@ -59,6 +61,28 @@ def load_demo_model(kind: str = "full", root=None):
     return model, cfg, path
 
 
+def dise_stage_checkpoint(benchmark: str = "gta_like", seed: int = 0, root=None) -> Path:
+    """The shipped DISE-stage model of a benchmark variant and seed (`zsct pretrain --config dise_stage
+    --seeds 3 --out results/dise_stage_gta_like`, and `dise_stage_synthia` for synthia_like)."""
+    if benchmark not in ("gta_like", "synthia_like"):
+        raise ValueError(f"benchmark must be 'gta_like' or 'synthia_like', got {benchmark!r}")
+    return repo_root(root) / "results" / f"dise_stage_{benchmark}" / f"seed{seed}" / "model.pt"
+
+
+def load_dise_stage_model(benchmark: str = "gta_like", seed: int = 0, root=None):
+    """(model in eval mode, its Config, checkpoint path) of a shipped DISE-stage model; see
+    `dise_stage_checkpoint`. Raises FileNotFoundError, saying how to make it, when it is absent."""
+    from .checkpoint import load_model
+
+    path = dise_stage_checkpoint(benchmark, seed, root)
+    if not path.is_file():
+        config = "dise_stage" if benchmark == "gta_like" else "dise_stage_synthia"
+        raise FileNotFoundError(f"no DISE-stage model at {path}: run `zsct pretrain --config {config} --seeds {seed + 1} "
+                                f"--out {path.parent.parent}`")
+    model, cfg = load_model(path)
+    return model, cfg, path
+
+
 def relative_to_repo(path, root=None) -> str:
     """A path as the notebooks print it: relative to the repository when inside it, else its name."""
     path, root = Path(path).resolve(), repo_root(root)
@@ -69,4 +93,4 @@ def relative_to_repo(path, root=None) -> str:
 
 
 __all__ = ["DEMO_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "relative_to_repo"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "relative_to_repo"]

@@ -3,7 +3,9 @@
 The paper starts every row of its ablation from DISE's trained weights: a segmenter trained on the
 labelled source, and generators that translate. `pretrain` trains that start on the embedded
 benchmark (source segmentation on Is and Is2t, reconstruction, output-space and image adversarial
-terms: the UDA step with the zero-style loss, cycle, self-training and content transfer off) and
+terms: the UDA step with cycle, self-training and content transfer off; the zero-style loss as the
+config says, on in `configs/dise_stage*.yaml` so that the shipped style encoders separate the
+domains, off with `--set loss.sty=false` for DISE alone) and
 keeps, per seed, a weights-only checkpoint in half precision (`model.pt`), its config, metrics,
 evaluation, style measurements and training time. A finished seed is kept; an interrupted one
 resumes from its checkpoint.
@@ -20,8 +22,9 @@ import torch
 from .checkpoint import export_weights
 from .config import load_config
 
-# The loss terms of the DISE stage: the UDA step with this paper's additions switched off.
-DISE_STAGE = ("loss.mode=uda", "loss.sty=false", "loss.cyc=false", "loss.st=false", "loss.in_ct=false",
+# The loss terms of the DISE stage: the UDA step with the paper's cycle, self-training and content
+# transfer switched off (the zero-style loss is left to the config).
+DISE_STAGE = ("loss.mode=uda", "loss.cyc=false", "loss.st=false", "loss.in_ct=false",
               "loss.out_ct=false", "train.ct_iterations=0", "train.eval_every=0")
 
 

@@ -24,6 +24,16 @@ def _requires_grad(modules, flag: bool):
             p.requires_grad_(flag)
 
 
+def _stem_for_style(model, train_stem: bool):
+    """The stem as the style encoders read it: the model's own, or (loss.style_trains_stem=false) the
+    same function with its weights held fixed, so that the style terms' gradients still pass through
+    it to the images (and the generators) but do not change the stem that Ec reads."""
+    if train_stem:
+        return model.stem
+    fixed = {name: value.detach() for name, value in [*model.stem.named_parameters(), *model.stem.named_buffers()]}
+    return lambda images: torch.func.functional_call(model.stem, fixed, (images,))
+
+
 def _seg_with_aux(logits, aux_logits, label, class_weights, cfg: Config, translated=None, translated_aux=None):
     """Eq 6 on the main head, plus DISE's auxiliary head at weight w_seg_aux when the model has one."""
     loss = L.segmentation_loss(logits, translated, label, class_weights)
@@ -56,6 +66,9 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     It = batch["target_image"]
     stem_t, content_t, aux_t = model.encode(It)
     logits_t, aux_logits_t = model.segment(content_t, aux_t, size)
+    style_stem = _stem_for_style(model, lc.style_trains_stem)
+    if not lc.style_trains_stem:
+        stem_s, stem_t = style_stem(Is), style_stem(It)     # what the style encoders read below
     style_s = model.style_source(stem_s)                    # Es(Is)
     style_t = model.style_target(stem_t)                    # Et(It)
     Is2t = model.gen_target(style_t, content_s)             # eq 1
@@ -65,8 +78,8 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     terms["rec"] = lc.w_rec * L.reconstruction_loss(Is2s, Is, It2t, It)
     if lc.w_style_rec > 0:                                   # beyond the paper: codes drawn from N(0, I)
         random_t, random_s = torch.randn_like(style_t), torch.randn_like(style_s)
-        read_t = model.style_target(model.stem(model.gen_target(random_t, content_s)))
-        read_s = model.style_source(model.stem(model.gen_source(random_s, content_t)))
+        read_t = model.style_target(style_stem(model.gen_target(random_t, content_s)))
+        read_s = model.style_source(style_stem(model.gen_source(random_s, content_t)))
         terms["style_rec"] = lc.w_style_rec * L.style_reconstruction_loss(read_t, random_t, read_s, random_s)
 
     if lc.w_style_prior > 0 and len(style_s) > 1:          # beyond the paper: own codes at the prior's scale
@@ -74,11 +87,13 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
 
     stem_s2t, content_s2t, aux_s2t = model.encode(Is2t)
     logits_s2t, aux_logits_s2t = model.segment(content_s2t, aux_s2t, size)
+    if not lc.style_trains_stem:
+        stem_s2t = style_stem(Is2t)
     terms["seg"] = lc.w_seg * _seg_with_aux(logits_s, aux_logits_s, Ys, class_weights, cfg, logits_s2t, aux_logits_s2t)
     stem_t2s = content_t2s = None
     if flags.sty:
         terms["zero"] = lc.w_zero * L.zero_loss(model.style_target(stem_s), model.style_source(stem_t))       # eq 5
-        stem_t2s = model.stem(It2s)
+        stem_t2s = style_stem(It2s)
         terms["zero_trans"] = lc.w_zero_trans * L.zero_trans_loss(model.style_source(stem_s2t),
                                                                   model.style_target(stem_t2s))                # eq 8
 
@@ -92,8 +107,8 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
 
     if flags.cyc:
         if stem_t2s is None:
-            stem_t2s = model.stem(It2s)
-        content_t2s, _ = model.content_encoder(stem_t2s)
+            stem_t2s = style_stem(It2s)
+        content_t2s, _ = model.content_encoder(model.stem(It2s) if not lc.style_trains_stem else stem_t2s)
         Is2t2s = model.gen_source(model.style_source(stem_t2s), content_s2t)    # eq 3
         It2s2t = model.gen_target(model.style_target(stem_s2t), content_t2s)    # eq 4
         terms["cycle"] = lc.w_cycle * L.cycle_loss(Is2t2s, Is, It2s2t, It)      # eq 10

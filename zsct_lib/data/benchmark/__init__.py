@@ -43,7 +43,8 @@ One module per stage, each importing only the ones before it:
 * :mod:`.dataset` -- the seeded random streams, :func:`generate_scene`, :func:`generate_label`,
   the splits and the :class:`StreetScenes` dataset with its PNG cache.
 """
-from .domains import BENCHMARKS, BenchmarkConfig, DomainConfig, SceneContent, SceneGeometry, SceneStyle, get_benchmark
+from .domains import (BENCHMARKS, BenchmarkConfig, DomainConfig, SceneContent, SceneGeometry, SceneStyle, get_benchmark,
+                      without_style_jitter)
 from .layout import Scene, layout_scene
 from .raster import rasterise, render_label
 from .render import render_image
@@ -52,4 +53,4 @@ from .dataset import SPLITS, VAL_INDEX_OFFSET, StreetScenes, generate_label, gen
 __all__ = ["SceneStyle", "SceneGeometry", "SceneContent", "DomainConfig", "BenchmarkConfig", "BENCHMARKS",
            "Scene", "layout_scene", "rasterise", "render_label", "render_image", "generate_scene",
            "generate_label", "StreetScenes",
-           "SPLITS", "VAL_INDEX_OFFSET", "get_benchmark"]
+           "SPLITS", "VAL_INDEX_OFFSET", "get_benchmark", "without_style_jitter"]

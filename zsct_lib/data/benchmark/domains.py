@@ -2,11 +2,11 @@
 benchmark as a pair of domains, and its two variants (:data:`BENCHMARKS`)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 __all__ = ["SceneStyle", "SceneGeometry", "SceneContent", "DomainConfig", "BenchmarkConfig", "BENCHMARKS",
-           "get_benchmark"]
+           "get_benchmark", "without_style_jitter"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,16 @@ BENCHMARKS: dict[str, BenchmarkConfig] = {
         target=DomainConfig(style=TARGET_STYLE, geometry=TARGET_GEOMETRY),
         description="SYNTHIA -> Cityscapes: the same style gap and a strong camera-pitch gap"),
 }
+
+
+def without_style_jitter(benchmark: Union[str, BenchmarkConfig]) -> BenchmarkConfig:
+    """The same benchmark with every image in its domain's mean style (no per-image exposure or white
+    balance jitter). The random streams draw the same numbers, so scene k is the same scene, only
+    lit and balanced as its domain's average: what a per-image style code has to carry."""
+    config = get_benchmark(benchmark)
+    flat = lambda domain: replace(domain, style=replace(domain.style, exposure_jitter=0.0,  # noqa: E731
+                                                         white_balance_jitter=0.0))
+    return replace(config, source=flat(config.source), target=flat(config.target))
 
 
 def get_benchmark(benchmark: Union[str, BenchmarkConfig]) -> BenchmarkConfig:
