@@ -256,3 +256,39 @@ def test_style_prior_term_is_logged_and_pulls_own_codes_to_unit_moments(tmp_path
     train(small_config("model.generator=adain", "loss.w_style_prior=0.1", "train.iterations=2", "train.ct_iterations=0",
                        "loss.cyc=false", "loss.st=false"), run, progress=False)
     assert all("style_prior" in line for line in metrics(run) if "seg" in line)
+
+
+def test_resume_applies_a_changed_rate_and_refuses_a_changed_model(tmp_path, capsys):
+    """--resume with a new optim.seg_lr trains on at the new rate (and says so); with a new model or data
+    setting it refuses with the key named, and the run on disk stays as it was."""
+    from zsct_lib.cli import main
+
+    run = tmp_path / "run"
+    base = ["--config", "tiny", "--out", str(run)]
+    for item in [*SMALL, "train.iterations=3", "train.ct_iterations=0", "loss.mode=source_only"]:
+        base += ["--set", item]
+    train(load_config("tiny", SMALL + ["train.iterations=3", "train.ct_iterations=0", "loss.mode=source_only"]),
+          run, max_steps=2, progress=False)
+    before = (run / "checkpoint.pt").read_bytes()
+    assert main(["train", *base, "--resume", "--set", "model.decoder=skip"]) == 2
+    err = capsys.readouterr().err
+    assert "model.decoder 'aspp' -> 'skip' cannot change within a run" in err and "Traceback" not in err
+    assert (run / "checkpoint.pt").read_bytes() == before
+
+    assert main(["train", *base, "--resume", "--set", "optim.seg_lr=0.002"]) == 0
+    assert "resume: optim.seg_lr changed from 0.01 to 0.002, applied from step 2" in capsys.readouterr().out
+    last = metrics(run)[-1]
+    assert last["step"] == 3 and last["lr"] == pytest.approx(0.002 * (1 - 2 / 3) ** 0.9)
+
+
+def test_transfer_fraction_is_the_mean_over_the_logging_window(tmp_path, monkeypatch):
+    """Each line's transfer_fraction is the mean of the steps since the previous line (a step reports
+    its own step number here, so the means are known)."""
+    import zsct_lib.training.loop as loop
+
+    monkeypatch.setattr(loop, "training_step", lambda model, opts, batch, step, *a, **k: {"seg": 1.0,
+                                                                                         "transfer_fraction": float(step)})
+    train(small_config("train.iterations=2", "train.ct_iterations=3", "train.log_every=2"), tmp_path / "run",
+          progress=False)
+    logged = [(r["step"], r["transfer_fraction"]) for r in metrics(tmp_path / "run") if "transfer_fraction" in r]
+    assert logged == [(2, 0.5), (4, 2.5), (5, 4.0)]

@@ -16,7 +16,7 @@ import torch
 import yaml
 
 from .. import losses as L
-from ..checkpoint import load_checkpoint, save_checkpoint
+from ..checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from ..config import Config
 from ..content_transfer import median_gate
 from .distributed import barrier, distributed_context
@@ -65,6 +65,39 @@ def _truncate_metrics(path: Path, step: int):
 
 
 COMPILED_MODULES = ("stem", "content_encoder", "segmenter", "gen_source", "gen_target")
+
+# Config keys a resumed run cannot take new values for: the weights, the data stream and the
+# meaning of a step are fixed by the checkpoint. Every other key (rates, loss weights and flags,
+# schedule length, logging) applies from the resumed step on.
+FIXED_ON_RESUME = ("model.", "data.", "train.seed", "train.batch_size", "loss.mode")
+NOT_A_CHANGE_ON_RESUME = ("data.num_workers", "model.init_weights", "train.init_checkpoint")
+OPTIMIZER_HYPER_PARAMETERS = ("base_lr", "momentum", "weight_decay", "betas")
+
+
+def _flatten(config: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def resume_changes(saved: dict, current: dict) -> dict[str, tuple]:
+    """Keys whose value differs between a checkpoint's config and the config of its resumption:
+    key -> (saved, current). Raises ConfigError, naming them, for keys in FIXED_ON_RESUME."""
+    from ..config import ConfigError
+
+    old, new = _flatten(saved), _flatten(current)
+    changes = {key: (old.get(key), new[key]) for key in new
+               if key in old and old[key] != new[key] and key not in NOT_A_CHANGE_ON_RESUME}
+    fixed = [key for key in changes if key.startswith(FIXED_ON_RESUME)]
+    if fixed:
+        listed = ", ".join(f"{key} {changes[key][0]!r} -> {changes[key][1]!r}" for key in fixed)
+        raise ConfigError(f"--resume: {listed} cannot change within a run (the checkpoint's weights and data "
+                          "stream depend on it); start a new --out instead")
+    return changes
 
 
 def prepare_model(model, cfg: Config):
@@ -120,7 +153,17 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
 
     start_step = 0
     if resume and (out / "checkpoint.pt").exists():
-        start_step = load_checkpoint(out / "checkpoint.pt", model, optimizers)["step"]
+        configured = {name: [{k: group[k] for k in OPTIMIZER_HYPER_PARAMETERS if k in group} for group in opt.param_groups]
+                      for name, opt in optimizers.items()}
+        state = read_checkpoint(out / "checkpoint.pt")
+        changes = resume_changes(state["config"], cfg.to_dict())      # refuses before any weight is loaded
+        start_step = load_checkpoint(out / "checkpoint.pt", model, optimizers, state=state)["step"]
+        for name, opt in optimizers.items():        # the config's rates, not the checkpoint's
+            for group, values in zip(opt.param_groups, configured[name]):
+                group.update(values)
+        if rank == 0 and progress:
+            for key, (old, new) in changes.items():
+                print(f"resume: {key} changed from {old!r} to {new!r}, applied from step {start_step}", flush=True)
     elif init_from:
         start_step = load_checkpoint(init_from, model, optimizers)["step"]
     elif cfg.train.init_checkpoint:
@@ -145,6 +188,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     model.train()
     metrics_path = out / "metrics.jsonl"
     started = time.perf_counter()
+    transfer_fractions: list[float] = []
     bar = tqdm(range(start_step, end), initial=start_step, total=total_steps(cfg), desc="train",
                disable=not progress or rank != 0)
     for step in bar:
@@ -154,10 +198,15 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
         batch = stack_batch(source_batch, target_batch, device, non_blocking=cfg.train.pin_memory)
         gate = gate_by_index[batch["source_index"]].to(device)
         record = training_step(model, optimizers, batch, step, cfg, class_weights, gate, world_size)
+        if "transfer_fraction" in record:
+            transfer_fractions.append(record["transfer_fraction"])
         done = step + 1
         if rank == 0 and (done % cfg.train.log_every == 0 or done == end):
             record.update(step=done, stage=1 if step < cfg.train.iterations else 2, lr=lr,
                           seconds=round(time.perf_counter() - started, 3))
+            if transfer_fractions:       # the share of pasted pixels over the steps since the last line
+                record["transfer_fraction"] = sum(transfer_fractions) / len(transfer_fractions)
+                transfer_fractions.clear()
             _append_jsonl(metrics_path, record)
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("seg", "zero", "st", "seg_ct")})
         if rank == 0 and done == cfg.train.iterations and cfg.train.ct_iterations > 0:
