@@ -1,6 +1,8 @@
-"""The shipped DISE-stage models (results/dise_stage_*): they load, and their style codes steer the
-generators as the committed measurements say (issue targets: style effect >= 0.05, colour correlation
->= 0.8, own/other code ratio >= 5 for Es and Et), recomputed here from the weights."""
+"""The shipped DISE-stage models (results/dise_stage_*): they load, their measurements recomputed from
+the weights equal the committed ones, and their style codes steer the generators: colour correlation at
+least 0.8, own/other code ratios at least 5 for Es and Et, a style effect larger than the benchmark's own
+per-image style variation (what a code that carried exactly each image's style would show), and
+reconstructions better than the content map's grid alone allows."""
 import json
 
 import pytest
@@ -20,7 +22,8 @@ def test_shipped_dise_stage_models_steer_with_their_style_codes(benchmark, seed)
     for key in ("style_effect", "colour_correlation", "own_other_ratio_source", "own_other_ratio_target",
                 "psnr_rec_target"):
         assert style[key] == pytest.approx(summary["style"][key], rel=0.05), key   # the committed numbers
-    assert style["style_effect"] >= 0.05
+    assert style["style_effect"] > style["style_variation_target"] > 0.02       # the demo model's is 1e-5
+    assert style["psnr_rec_target"] > style["psnr_bound_target"]
     assert style["colour_correlation"] >= 0.8
     assert style["own_other_ratio_source"] >= 5 and style["own_other_ratio_target"] >= 5
 

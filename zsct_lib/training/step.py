@@ -108,7 +108,8 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     if flags.cyc:
         if stem_t2s is None:
             stem_t2s = style_stem(It2s)
-        content_t2s, _ = model.content_encoder(model.stem(It2s) if not lc.style_trains_stem else stem_t2s)
+        stem_for_content = stem_t2s if lc.style_trains_stem else model.stem(It2s)
+        content_t2s, _ = model.content_encoder(stem_for_content)
         Is2t2s = model.gen_source(model.style_source(stem_t2s), content_s2t)    # eq 3
         It2s2t = model.gen_target(model.style_target(stem_s2t), content_t2s)    # eq 4
         terms["cycle"] = lc.w_cycle * L.cycle_loss(Is2t2s, Is, It2s2t, It)      # eq 10
