@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -142,6 +143,11 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     cfg.train.amp, why = resolve_amp(cfg.train.amp, device)       # config.yaml records what the run used
     if rank == 0 and progress:
         print(f"precision: {cfg.train.amp} ({why})", flush=True)
+    if rank == 0 and cfg.model.freeze_bn and not (cfg.model.init_weights or cfg.train.init_checkpoint or resume or init_from):
+        print("warning: model.freeze_bn=true without model.init_weights: every batch norm stays at the statistics "
+              "of a random initialisation, and the losses usually turn nan within a few steps; give "
+              "model.init_weights=PATH (a DeepLab-v2 or torchvision ResNet-101 state dict) or "
+              "--set model.freeze_bn=false", file=sys.stderr, flush=True)
     torch.manual_seed(cfg.train.seed)
     if cfg.train.deterministic:
         torch.use_deterministic_algorithms(True, warn_only=True)
