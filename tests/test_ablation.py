@@ -75,3 +75,22 @@ def test_findings_pair_the_seeds_and_measure_the_gap():
     text = ablation_findings(summary)
     assert "closes 60%" in text and "+2.5 ± 0.7 (paired over seeds): more than" in text
     assert paired_difference(summary, "+In", "+ST") is None                  # a row that was not run
+
+
+def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):
+    import json
+
+    from zsct_lib.experiments import demo_comparison
+    from zsct_lib.paths import RESULTS_DIR
+
+    def result(miou, tail, amp):
+        return {"miou": miou, "miou_tail": tail, "config": {"train": {"amp": amp}}}
+
+    assert demo_comparison(result(1, 1, "bf16"), result(2, 2, "bf16"), tmp_path) == []     # nothing committed
+    for kind, values in (("nonadapt", (22.09, 7.46)), ("full", (26.75, 8.89))):
+        (tmp_path / kind).mkdir()
+        (tmp_path / kind / "eval.json").write_text(json.dumps(result(*values, "none")))
+    lines = demo_comparison(result(22.03, 9.15, "bf16"), result(28.18, 11.51, "bf16"), tmp_path)
+    assert "NonAdapt 22.09 / 7.46, full method 26.75 / 8.89" in lines[0] and "fp32" in lines[0]
+    assert "this run (bf16): NonAdapt 22.03 / 9.15 (-0.06 / +1.69), full method 28.18 / 11.51 (+1.43 / +2.62)" == lines[1]
+    assert demo_comparison(result(1, 1, "fp32"), result(1, 1, "fp32"), RESULTS_DIR / "demo")   # the committed demo is read
