@@ -8,7 +8,7 @@ from zsct_lib.experiments import ROWS, AblationError, Schedule, run_ablation, se
 TINY = ["model.base_channels=8", "data.source_size=8", "data.target_size=8"]
 
 
-def test_quick_ablation_files_and_shape(tmp_path):
+def test_quick_ablation_files_and_shape(tmp_path, capsys):
     schedule = Schedule(source_only=2, stage1=2, stage2=2, val_size=2, extra=["train.checkpoint_every=100"])
     summary = run_ablation("tiny", tmp_path, seeds=2, overrides=TINY, jobs=2, schedule=schedule)
     assert [row["row"] for row in summary["rows"]] == [row.name for row in ROWS]
@@ -23,6 +23,14 @@ def test_quick_ablation_files_and_shape(tmp_path):
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()
     assert json.loads((tmp_path / "plus_In" / "seed0" / "metrics.jsonl").read_text().splitlines()[0])["step"] > 2
+    # a line per finished run, in the log and on the terminal, and where the results are at the end
+    log = (tmp_path / "ablation.log").read_text().splitlines()
+    total = len(ROWS) * 2
+    assert len(log) == total and log[0].startswith(f"1/{total} ") and log[-1].startswith(f"{total}/{total} ")
+    assert sorted(line.split(" ", 1)[1].split(":")[0] for line in log) == sorted(
+        f"{row.name} seed{k}" for row in ROWS for k in range(2))
+    out = capsys.readouterr()
+    assert "plus_ST" in out.out + out.err and f"results: {tmp_path / 'ablation.md'}" in out.out
     # a second call reuses the finished runs
     again = run_ablation("tiny", tmp_path, seeds=2, overrides=TINY, jobs=1, schedule=schedule)
     assert again["rows"] == summary["rows"]

@@ -8,7 +8,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,8 +78,9 @@ QUICK = Schedule(source_only=30, stage1=6, stage2=6, val_size=8,
                  extra=["data.source_size=40", "data.target_size=40", "train.checkpoint_every=1000"])
 
 
-def _run(job):
-    """Train one run (in a worker process when parallel); skip it if its eval.json exists."""
+def _run(job, progress: bool = False):
+    """Train one run (in a worker process when parallel); skip it if its eval.json exists. progress:
+    the training's own bar (iterations, elapsed and remaining time)."""
     import torch
 
     from .training import train
@@ -90,7 +92,7 @@ def _run(job):
     if cfg_dict["train"]["threads"] > 0:
         torch.set_num_threads(cfg_dict["train"]["threads"])
     cfg = config_from_dict(cfg_dict)
-    return train(cfg, out, resume=(out / "checkpoint.pt").exists(), init_from=start_from, progress=False)
+    return train(cfg, out, resume=(out / "checkpoint.pt").exists(), init_from=start_from, progress=progress)
 
 
 def _row_config(base: dict, row: Row, seed: int, schedule: Schedule, init_checkpoint: str | None) -> dict:
@@ -105,11 +107,23 @@ def _row_config(base: dict, row: Row, seed: int, schedule: Schedule, init_checkp
     return config_from_dict(_merge(base, parse_overrides(list(row.overrides) + extra))).to_dict()
 
 
-def _parallel(jobs, workers: int):
+def _parallel(jobs, workers: int, on_done=None):
+    """Every job's result, in the jobs' order; on_done(index, result) as each run ends."""
+    results = [None] * len(jobs)
     if workers <= 1 or len(jobs) == 1:
-        return [_run(job) for job in jobs]
+        for index, job in enumerate(jobs):
+            results[index] = _run(job)
+            if on_done:
+                on_done(index, results[index])
+        return results
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_run, jobs))
+        futures = {pool.submit(_run, job): index for index, job in enumerate(jobs)}
+        for future in as_completed(futures):
+            index = futures[future]
+            results[index] = future.result()
+            if on_done:
+                on_done(index, results[index])
+    return results
 
 
 def select_rows(names: str | None):
@@ -138,6 +152,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
 
     `overrides` apply to every row; `adapt_overrides` (KEY=VALUE) only to the rows that fine-tune
     NonAdapt's weights, as the paper fine-tunes DISE at a lower learning rate than it was trained with."""
+    from tqdm.auto import tqdm
+
     rows = select_rows(rows) if isinstance(rows, str) or rows is None else rows
     schedule = dataclasses.replace(schedule or (QUICK if quick else Schedule()))
     schedule.adapt = [*schedule.adapt, *(adapt_overrides or [])]
@@ -167,10 +183,24 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
               [r for r in rows if r.name not in ("NonAdapt", "Oracle") and not r.start_from_stage1_of],
               [r for r in rows if r.start_from_stage1_of]]
     results: dict[str, list[dict]] = {}
+    log = out / "ablation.log"
+    bar = tqdm(total=len(rows) * seeds, desc="ablation runs", unit="run")
+    started = time.perf_counter()
     for phase in phases:
         batch = jobs_for(phase)
-        for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs)):
+
+        def finished(index, result, batch=batch):
+            row_name, (_, run, _) = batch[index]
+            line = (f"{bar.n + 1}/{bar.total} {row_name} {Path(run).name}: mIoU {result['miou']}, mIoU_tail "
+                    f"{result['miou_tail']} ({run}; {time.perf_counter() - started:.0f} s since start)")
+            with open(log, "a") as handle:
+                handle.write(line + "\n")
+            bar.write(line)
+            bar.update(1)
+
+        for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs, finished)):
             results.setdefault(row_name, []).append(result)
+    bar.close()
 
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
     (out / "ablation.json").write_text(json.dumps(summary, indent=2))
@@ -179,6 +209,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     ablation_figure(summary, out / "ablation.png")
     print(ablation_markdown(summary))
     print(ablation_findings(summary))
+    print(f"results: {out / 'ablation.md'}, {out / 'ablation.json'}, {out / 'ablation.png'}; a line per run in {log}")
     return summary
 
 
@@ -327,10 +358,10 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False, overrides=None)
     nonadapt_cfg["train"]["ct_iterations"] = 0           # the demo's NonAdapt is the init itself
     nonadapt_cfg["train"]["checkpoint_every"] = schedule.source_only
     print(f"[1/2] NonAdapt: source-only training, {schedule.source_only} iterations -> {nonadapt_dir}")
-    nonadapt = _run((nonadapt_cfg, str(nonadapt_dir), None))
+    nonadapt = _run((nonadapt_cfg, str(nonadapt_dir), None), progress=True)
     full_cfg = _row_config(base, rows[1], 0, schedule, str(nonadapt_dir / "checkpoint.pt"))
     print(f"[2/2] Full method (Sty+Cyc+ST, then +In+Out): {schedule.stage1} + {schedule.stage2} iterations -> {full_dir}")
-    full = _run((full_cfg, str(full_dir), None))
+    full = _run((full_cfg, str(full_dir), None), progress=True)
     print(format_results(nonadapt, "NonAdapt (source only)"))
     print(format_results(full, "Full method: zero-style + cycle + self-training + content transfer"))
     print(f"mIoU {nonadapt['miou']} -> {full['miou']}, mIoU_tail {nonadapt['miou_tail']} -> {full['miou_tail']} "
@@ -342,5 +373,5 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False, overrides=None)
     for run in (nonadapt_dir, full_dir):
         export_weights(run / "checkpoint.pt", run / "model.pt")   # what the notebooks load
     figure = demo_figure(nonadapt_dir / "model.pt", full_dir / "model.pt", out / "demo.png")
-    print(f"wrote {figure}")
+    print(f"results: {nonadapt_dir} and {full_dir} (eval.json, model.pt, metrics.jsonl), the figure {figure}")
     return {"nonadapt": nonadapt, "full": full}
