@@ -104,3 +104,27 @@ def test_bench_rows_compare_with_the_peak_of_their_own_dtype(tmp_path):
         achieved = row["gflop_per_iteration"] / row["ms_per_iteration"]         # GFLOP per ms = TFLOP/s
         assert row["percent_of_peak"] == pytest.approx(100 * achieved / peaks[row["dtype"]], rel=0.05)
     assert [r["dtype"] for r in report["rows"]] == ["fp32", "bf16"]
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["train", "--config", "tiny", "--set", "data.height=66", "--set", "data.crop_height=66"],
+     "'data.height': 66 is not a multiple of 4"),
+    (["train", "--config", "deeplabv2_r101_gta5", "--set", "data.crop_width=500"], "'data.crop_width': 500 is not a multiple of 8"),
+    (["train", "--config", "tiny", "--set", "train.ct_iterations=-2"], "'train.ct_iterations': -2 is negative"),
+    (["train", "--config", "tiny", "--set", "train.log_every=0"], "'train.log_every' must be at least 1"),
+    (["demo", "--set", "train.batch_size=0"], "'train.batch_size' must be at least 1"),
+    (["ablate", "--config", "tiny", "--seeds", "0"], "--seeds 0: expected at least 1"),
+    (["ablate", "--config", "tiny", "--jobs", "-1"], "--jobs -1: expected at least 1"),
+    (["ablate", "--config", "tiny", "--schedule", "0,5,5"], "SOURCE_ONLY and STAGE1 must be at least 1"),
+    (["ablate", "--config", "tiny", "--rows", "+Foo"], "unknown ablation row(s) ['+Foo']"),
+    (["pretrain", "--config", "dise_stage", "--seeds", "-1"], "--seeds -1: expected at least 1"),
+    (["stats", "--size", "-3"], "--size -3: expected at least 1"),
+    (["eval", "--checkpoint", "missing.pt"], "checkpoint missing.pt does not exist"),
+])
+def test_mistakes_in_every_subcommand_are_one_line_errors(argv, expected, tmp_path, capsys):
+    if argv[0] in ("train", "ablate", "pretrain", "demo"):
+        argv = [*argv, "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pt"))   # nothing trained

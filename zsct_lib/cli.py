@@ -91,12 +91,17 @@ def cmd_pretrain(args) -> int:
 def cmd_ablate(args) -> int:
     from .experiments import AblationError, Schedule, run_ablation
 
+    for name in ("seeds", "jobs"):
+        if getattr(args, name) < 1:
+            raise AblationError(f"--{name} {getattr(args, name)}: expected at least 1")
     schedule = None
     if args.schedule:
         try:
             source_only, stage1, stage2 = (int(v) for v in args.schedule.split(","))
         except ValueError:
             raise AblationError(f"--schedule {args.schedule!r}: expected three integers SOURCE_ONLY,STAGE1,STAGE2") from None
+        if min(source_only, stage1) < 1 or stage2 < 0:
+            raise AblationError(f"--schedule {args.schedule!r}: SOURCE_ONLY and STAGE1 must be at least 1, STAGE2 at least 0")
         schedule = Schedule(source_only, stage1, stage2)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
                  jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
@@ -104,9 +109,11 @@ def cmd_ablate(args) -> int:
 
 
 def cmd_stats(args) -> int:
-    from .config import load_config
+    from .config import ConfigError, load_config
     from .data import StreetScenes, class_statistics, format_class_statistics
 
+    if args.size < 1:
+        raise ConfigError(f"--size {args.size}: expected at least 1 image per domain")
     cfg = load_config(args.config, args.overrides)
     d = cfg.data
     source = StreetScenes("source_train", d.benchmark, args.size, d.height, d.width, d.seed)

@@ -289,5 +289,16 @@ def validate(cfg: Config) -> None:
     for key in ("iterations", "batch_size"):
         if getattr(cfg.train, key) < 1:
             raise ConfigError(f"config key 'train.{key}' must be at least 1")
+    for key in ("ct_iterations", "eval_every", "threads"):
+        if getattr(cfg.train, key) < 0:
+            raise ConfigError(f"config key 'train.{key}': {getattr(cfg.train, key)} is negative")
+    for key in ("log_every", "checkpoint_every"):
+        if getattr(cfg.train, key) < 1:
+            raise ConfigError(f"config key 'train.{key}' must be at least 1")
+    stride = 8 if cfg.model.preset == "deeplabv2_r101" else 4       # the content map's stride: the generators draw back up
+    for key in ("height", "width", "crop_height", "crop_width"):
+        if getattr(cfg.data, key) % stride:
+            raise ConfigError(f"config key 'data.{key}': {getattr(cfg.data, key)} is not a multiple of {stride}, "
+                              f"the output stride of the {cfg.model.preset} preset")
     if cfg.model.num_classes not in (16, 19):
         raise ConfigError(f"config key 'model.num_classes': {cfg.model.num_classes} is not 19 (GTA5) or 16 (SYNTHIA)")
