@@ -335,7 +335,7 @@ def demo_comparison(nonadapt: dict, full: dict, committed: Path) -> list[str]:
     def change(new, old):
         return f"{new['miou'] - old['miou']:+.2f} / {new['miou_tail'] - old['miou_tail']:+.2f}"
 
-    return [f"committed demo ({committed.name}, {precision(old_full)}): NonAdapt {pair(old_nonadapt)}, "
+    return [f"committed demo ({committed.parent.name}/{committed.name}, {precision(old_full)}): NonAdapt {pair(old_nonadapt)}, "
             f"full method {pair(old_full)} (mIoU / mIoU_tail)",
             f"this run ({precision(full)}): NonAdapt {pair(nonadapt)} ({change(nonadapt, old_nonadapt)}), "
             f"full method {pair(full)} ({change(full, old_full)})",
