@@ -53,3 +53,22 @@ def test_dise_stage_configs_train_the_zero_style_loss_and_the_style_remedies(tmp
         terms = set().union(*(json.loads(line) for line in (out / "seed0" / "metrics.jsonl").read_text().splitlines()))
         assert {"seg", "rec", "zero", "zero_trans", "style_rec", "style_prior", "adv_img"} <= terms
         assert not terms & {"cycle", "st", "seg_ct"}
+
+
+def test_pretrain_with_a_source_only_first_phase(tmp_path, capsys):
+    out = tmp_path / "pre"
+    argv = ["pretrain", "--config", "dise_stage", "--seeds", "1", "--out", str(out), "--source-only", "3"]
+    for item in ["model.base_channels=8", "data.source_size=4", "data.target_size=4", "data.val_size=2",
+                 "train.iterations=2", "train.log_every=1", "train.amp=fp32"]:
+        argv += ["--set", item]
+    assert main(argv) == 0
+    run, first = out / "seed0", out / "seed0" / "source_only"
+    first_terms = [json.loads(line) for line in (first / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in first_terms] == [1, 2, 3] and all("rec" not in r for r in first_terms)   # source only
+    assert (first / "eval.json").is_file() and not (first / "checkpoint.pt").exists()
+    stage = load_config(run / "config.yaml")
+    assert stage.train.init_checkpoint == str(first / "checkpoint.pt") and stage.loss.mode == "uda"
+    assert [json.loads(line)["step"] for line in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert json.loads((run / "pretrain.json").read_text())["source_only_iterations"] == 3
+    assert main(["pretrain", "--config", "dise_stage", "--out", str(out), "--source-only", "-1"]) == 2
+    assert "--source-only -1" in capsys.readouterr().err

@@ -77,7 +77,10 @@ def cmd_pretrain(args) -> int:
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: expected at least 1")
-    for summary in pretrain(args.config, args.out, seeds=args.seeds, overrides=args.overrides):
+    if args.source_only < 0:
+        raise ConfigError(f"--source-only {args.source_only}: expected 0 (none) or more iterations")
+    for summary in pretrain(args.config, args.out, seeds=args.seeds, overrides=args.overrides,
+                            source_only_iterations=args.source_only):
         style = summary["style"]
         print(f"seed {summary['seed']}: mIoU {summary['miou']}, mIoU_tail {summary['miou_tail']}, "
               f"style effect {style['style_effect']:.3f}, colour correlation {style['colour_correlation']:.2f}, "
@@ -172,6 +175,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_args(p)
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--out", required=True, help="folder of the seed<k> runs; finished seeds are kept, interrupted ones resume")
+    p.add_argument("--source-only", type=int, default=0, metavar="N",
+                   help="first train the segmentation network alone on the source for N iterations (default 0: none)")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("ablate", help="the ablation of Tables 3/4: NonAdapt, Sty, +Cyc, +ST, +In, +Out, oracle over seeds")

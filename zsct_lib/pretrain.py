@@ -8,7 +8,8 @@ config says, on in `configs/dise_stage*.yaml` so that the shipped style encoders
 domains, off with `--set loss.sty=false` for DISE alone) and
 keeps, per seed, a weights-only checkpoint in half precision (`model.pt`), its config, metrics,
 evaluation, style measurements and training time. A finished seed is kept; an interrupted one
-resumes from its checkpoint.
+resumes from its checkpoint. With `source_only_iterations` (`zsct pretrain --source-only N`) a first
+phase trains the segmentation network alone on the source, and the DISE stage starts from it.
 """
 from __future__ import annotations
 
@@ -28,8 +29,12 @@ DISE_STAGE = ("loss.mode=uda", "loss.cyc=false", "loss.st=false", "loss.in_ct=fa
               "loss.out_ct=false", "train.ct_iterations=0", "train.eval_every=0")
 
 
-def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
-    """Train (or resume, or keep) the DISE stage of one seed in `out`; returns its summary."""
+def pretrain_seed(config: str, out: Path, seed: int, overrides=(), source_only_iterations: int = 0) -> dict:
+    """Train (or resume, or keep) the DISE stage of one seed in `out`; returns its summary.
+
+    source_only_iterations > 0: a first phase trains the segmentation network alone on the labelled
+    source for that many iterations (out/source_only), and the DISE stage starts from its weights
+    with a fresh schedule; a finished first phase is kept, its checkpoint removed at the end."""
     from .checkpoint import load_checkpoint
     from .evaluation import benchmark_style_measurements
     from .models import build_model
@@ -38,15 +43,23 @@ def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
     summary_file = out / "pretrain.json"
     if summary_file.is_file() and (out / "model.pt").is_file():
         return json.loads(summary_file.read_text())
-    cfg = load_config(config, [*DISE_STAGE, f"train.seed={seed}", *overrides])
-    resumed = (out / "checkpoint.pt").is_file()
+    stage = [*DISE_STAGE, f"train.seed={seed}", *overrides]
+    first_phase = out / "source_only"
     started = time.perf_counter()
+    if source_only_iterations > 0:
+        if not (first_phase / "eval.json").is_file():
+            phase_cfg = load_config(config, [*stage, "loss.mode=source_only", f"train.iterations={source_only_iterations}"])
+            train(phase_cfg, first_phase, resume=(first_phase / "checkpoint.pt").is_file(), overwrite=True, progress=True)
+        stage.append(f"train.init_checkpoint={first_phase / 'checkpoint.pt'}")
+    cfg = load_config(config, stage)
+    resumed = (out / "checkpoint.pt").is_file()
     result = train(cfg, out, resume=resumed, overwrite=True, progress=True)
     seconds = time.perf_counter() - started
     export_weights(out / "checkpoint.pt", out / "model.pt", half=True)
     model = build_model(cfg.model)
     load_checkpoint(out / "model.pt", model)
     summary = {"seed": seed, "config": config, "overrides": list(overrides), "iterations": cfg.train.iterations,
+               "source_only_iterations": source_only_iterations,
                "train_seconds": round(seconds, 1), "resumed": resumed, "threads": torch.get_num_threads(),
                "precision": result["config"]["train"]["amp"],
                "miou": result["miou"], "miou_tail": result["miou_tail"],
@@ -55,10 +68,11 @@ def pretrain_seed(config: str, out: Path, seed: int, overrides=()) -> dict:
     tmp.write_text(json.dumps(summary, indent=2))
     os.replace(tmp, summary_file)
     (out / "checkpoint.pt").unlink()              # the weights-only model.pt is what is kept
+    (first_phase / "checkpoint.pt").unlink(missing_ok=True)
     return summary
 
 
-def pretrain(config: str, out, seeds: int = 3, overrides=()) -> list[dict]:
-    """The DISE stage of `config` for seeds 0..seeds-1 under out/seed<k>."""
+def pretrain(config: str, out, seeds: int = 3, overrides=(), source_only_iterations: int = 0) -> list[dict]:
+    """The DISE stage of `config` for seeds 0..seeds-1 under out/seed<k> (see `pretrain_seed`)."""
     out = Path(out)
-    return [pretrain_seed(config, out / f"seed{seed}", seed, overrides) for seed in range(seeds)]
+    return [pretrain_seed(config, out / f"seed{seed}", seed, overrides, source_only_iterations) for seed in range(seeds)]
