@@ -128,3 +128,27 @@ def test_mistakes_in_every_subcommand_are_one_line_errors(argv, expected, tmp_pa
     err = capsys.readouterr().err
     assert expected in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.pt"))   # nothing trained
+
+
+def test_demo_writes_where_zsct_runs_dir_says_and_an_unwritable_folder_is_one_line(tmp_path, monkeypatch, capsys):
+    """A read-only install: the demo's default folder follows ZSCT_RUNS_DIR, and a folder that cannot be
+    written is a one-line error naming it (simulated: tests run as root, which writes through file modes)."""
+    import errno
+
+    import zsct_lib.experiments as experiments
+
+    written = []
+    monkeypatch.setattr(experiments, "run_demo", lambda out, quick=False, overrides=None: written.append(out))
+    monkeypatch.setenv("ZSCT_RUNS_DIR", str(tmp_path / "mine"))
+    assert main(["demo", "--quick"]) == 0 and written == [str(tmp_path / "mine" / "demo")]
+    monkeypatch.delenv("ZSCT_RUNS_DIR")
+    assert main(["demo", "--quick"]) == 0 and written[-1] == str(Path("runs") / "demo")
+
+    def read_only(out, quick=False, overrides=None):
+        raise PermissionError(errno.EROFS, "Read-only file system", "/srv/zsct/runs/demo")
+
+    monkeypatch.setattr(experiments, "run_demo", read_only)
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write /srv/zsct/runs/demo (Read-only file system)" in err and "ZSCT_RUNS_DIR" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -66,8 +68,10 @@ def cmd_eval(args) -> int:
 
 def cmd_demo(args) -> int:
     from .experiments import run_demo
+    from .paths import RUNS_DIR_ENV
 
-    run_demo(args.out, quick=args.quick, overrides=args.overrides)
+    out = args.out or str(Path(os.environ.get(RUNS_DIR_ENV) or "runs") / "demo")
+    run_demo(out, quick=args.quick, overrides=args.overrides)
     return 0
 
 
@@ -165,7 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method on the embedded benchmark (<5 min on 2 CPU cores)")
-    p.add_argument("--out", default="runs/demo")
+    p.add_argument("--out", default=None,
+                   help="where the two runs and the figure go (default: $ZSCT_RUNS_DIR/demo when set, else runs/demo)")
     p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a value of the tiny preset, e.g. --set train.amp=fp32")
@@ -228,6 +233,12 @@ def main(argv=None) -> int:
     except (ConfigError, CheckpointError, RunDirectoryError, NonFiniteLossError, DatasetError, InitWeightsError,
             FileNotFoundError, AblationError) as err:
         print(f"zsct {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except (PermissionError, OSError) as err:          # a folder that cannot be written (a read-only install)
+        if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        print(f"zsct {args.command}: error: cannot write {err.filename or 'the output'} ({err.strerror}): choose a "
+              f"writable folder with --out, or set ZSCT_RUNS_DIR for zsct demo", file=sys.stderr)
         return 2
 
 

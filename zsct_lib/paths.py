@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 DEMO_DIR_ENV = "ZSCT_DEMO_DIR"
+RUNS_DIR_ENV = "ZSCT_RUNS_DIR"      # where `zsct demo` writes by default (a writable folder on a read-only install)
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent   # the folder that holds the zsct_lib package
 RESULTS_DIR = PACKAGE_ROOT / "results"
 
@@ -92,5 +93,5 @@ def relative_to_repo(path, root=None) -> str:
         return f"<{DEMO_DIR_ENV}>/{path.parent.name}/{path.name}"
 
 
-__all__ = ["DEMO_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
+__all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
            "dise_stage_checkpoint", "load_dise_stage_model", "relative_to_repo"]
