@@ -248,7 +248,7 @@ def test_style_terms_leave_the_stem_to_the_segmenter_when_asked():
         assert _grad_size(model.stem) > 0                                   # the segmenter's stem either way
 
 
-def test_style_prior_term_is_logged_and_pulls_own_codes_to_unit_moments(tmp_path):
+def test_style_prior_term_is_logged_when_on(tmp_path):
     from zsct_lib import losses as L
 
     assert "style_prior" in L.TOTAL_LOSS_ORDER

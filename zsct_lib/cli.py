@@ -234,7 +234,7 @@ def main(argv=None) -> int:
             FileNotFoundError, AblationError) as err:
         print(f"zsct {args.command}: error: {err}", file=sys.stderr)
         return 2
-    except (PermissionError, OSError) as err:          # a folder that cannot be written (a read-only install)
+    except OSError as err:                             # a folder that cannot be written (a read-only install)
         if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         print(f"zsct {args.command}: error: cannot write {err.filename or 'the output'} ({err.strerror}): choose a "

@@ -192,17 +192,19 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
 
 
 def benchmark_style_variation(benchmark, split: str = "target_val", images: int = 32, height: int = 64,
-                              width: int = 128, seed: int = 0) -> float:
+                              width: int = 128, seed: int = 0, drawn: torch.Tensor | None = None) -> float:
     """Mean |I_j - I_j(mean style)| over the first `images` scenes of a split, on [0, 1] images: how far
     each image's own exposure and white balance move it from the same scene in its domain's mean style.
     A generator whose code carried exactly that, with the zero code drawing the mean style, would
-    score this as its `style_effect`."""
+    score this as its `style_effect`. drawn: those scenes [images,3,H,W] when already drawn."""
     from .data import StreetScenes
     from .data.benchmark import without_style_jitter
 
-    own = StreetScenes(split, benchmark, images, height, width, seed)
+    if drawn is None:
+        own = StreetScenes(split, benchmark, images, height, width, seed)
+        drawn = torch.stack([own[i][0] for i in range(images)])
     mean_style = StreetScenes(split, without_style_jitter(benchmark), images, height, width, seed)
-    return float(torch.stack([(own[i][0] - mean_style[i][0]).abs().mean() for i in range(images)]).mean())
+    return float((drawn - torch.stack([mean_style[i][0] for i in range(images)])).abs().mean())
 
 
 def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
@@ -214,8 +216,8 @@ def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
     d = data_cfg
     source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
     target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
-    measured = style_measurements(model, torch.stack([source[i][0] for i in range(images)]),
-                                  torch.stack([target[i][0] for i in range(images)]))
+    target_images = torch.stack([target[i][0] for i in range(images)])
+    measured = style_measurements(model, torch.stack([source[i][0] for i in range(images)]), target_images)
     measured["style_variation_target"] = benchmark_style_variation(d.benchmark, "target_val", images, d.height,
-                                                                   d.width, d.seed)
+                                                                   d.width, d.seed, drawn=target_images)
     return measured

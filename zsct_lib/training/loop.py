@@ -18,7 +18,7 @@ import yaml
 
 from .. import losses as L
 from ..checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from ..config import Config
+from ..config import Config, ConfigError
 from ..content_transfer import median_gate
 from .distributed import barrier, distributed_context
 from .precision import resolve_amp
@@ -88,8 +88,6 @@ def _flatten(config: dict, prefix: str = "") -> dict:
 def resume_changes(saved: dict, current: dict) -> dict[str, tuple]:
     """Keys whose value differs between a checkpoint's config and the config of its resumption:
     key -> (saved, current). Raises ConfigError, naming them, for keys in FIXED_ON_RESUME."""
-    from ..config import ConfigError
-
     old, new = _flatten(saved), _flatten(current)
     changes = {key: (old.get(key), new[key]) for key in new
                if key in old and old[key] != new[key] and key not in NOT_A_CHANGE_ON_RESUME}
