@@ -77,12 +77,17 @@ def test_findings_pair_the_seeds_and_measure_the_gap():
 
     summary = {"rows": [entry("NonAdapt", [(20, 4), (24, 6)]), entry("+ST", [(25, 3), (29, 5)]),
                         entry("+Out", [(26, 6), (30, 7)]), entry("Oracle", [(30, 10), (34, 12)])]}
-    mean, std, diffs = paired_difference(summary, "+Out", "+ST", "miou_tail")
-    assert diffs == [3, 2] and mean == 2.5 and std == round(0.5 ** 0.5, 2)   # seeds paired, not pooled
+    d = paired_difference(summary, "+Out", "+ST", "miou_tail")
+    assert d.diffs == [3, 2] and d.mean == 2.5 and d.std == round(0.5 ** 0.5, 2)   # seeds paired, not pooled
+    # 95% t-interval with 1 degree of freedom: 2.5 ± 12.706 * 0.7071 / sqrt(2) = 2.5 ± 6.353
+    assert (d.low, d.high) == (-3.85, 8.85) and d.verdict() == "no difference shown"
     assert gap_closed(summary) == 0.6                                         # (28 - 22) / (32 - 22)
     text = ablation_findings(summary)
-    assert "closes 60%" in text and "+2.5 ± 0.7 (paired over seeds): more than" in text
+    assert "closes 60%" in text and "not shown: the interval includes 0 (+2.5 [-3.9, +8.8] points" in text
     assert paired_difference(summary, "+In", "+ST") is None                  # a row that was not run
+    summary["rows"][2]["per_seed"] = [{"miou": 30, "miou_tail": 8}, {"miou": 34, "miou_tail": 10.5}]
+    d = paired_difference(summary, "+Out", "+ST", "miou_tail")                # differences 5 and 5.5
+    assert d.low > 0 and d.verdict() == "higher" and "? yes (" in ablation_findings(summary)
 
 
 def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):

@@ -96,7 +96,9 @@ def cmd_pretrain(args) -> int:
 
 
 def cmd_ablate(args) -> int:
-    from .experiments import AblationError, Schedule, run_ablation
+    import dataclasses
+
+    from .experiments import STUDY, AblationError, Schedule, run_ablation
 
     for name in ("seeds", "jobs"):
         if getattr(args, name) < 1:
@@ -110,6 +112,9 @@ def cmd_ablate(args) -> int:
         if min(source_only, stage1) < 1 or stage2 < 0:
             raise AblationError(f"--schedule {args.schedule!r}: SOURCE_ONLY and STAGE1 must be at least 1, STAGE2 at least 0")
         schedule = Schedule(source_only, stage1, stage2)
+    if args.study:
+        schedule = STUDY if schedule is None else dataclasses.replace(
+            STUDY, source_only=schedule.source_only, stage1=schedule.stage1, stage2=schedule.stage2)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
                  jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
     return 0
@@ -192,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=2, help="runs in parallel (one CPU thread each)")
     p.add_argument("--schedule", default=None, metavar="S0,S1,S2",
                    help="iterations of NonAdapt pre-training, stage 1 and stage 2 (default 800,150,100)")
-    p.add_argument("--rows", default=None, help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); default all")
+    p.add_argument("--study", action="store_true",
+                   help="the study of Tables 3/4 (with --config dise_stage or dise_stage_synthia): adapted rows fine-tune "
+                        "the shipped DISE-stage model; schedule 2500,200,150 (the DISE stage's budget, stage 1, stage 2)")
+    p.add_argument("--rows", default=None,
+                   help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); 'paper' for the paper's rows; default all")
     p.add_argument("--adapt-set", dest="adapt_overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override for the adapted rows only (they fine-tune NonAdapt), e.g. optim.seg_lr=0.001")
     p.set_defaults(func=cmd_ablate)

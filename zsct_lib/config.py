@@ -39,6 +39,7 @@ class DataConfig:
     val_size: int = 100
     val_split: str = "val"             # Cityscapes split scored by `zsct eval` / periodic evaluation
     num_workers: int = 0
+    rare_class_temperature: float = 0.0  # beyond the paper: DAFormer's rare-class sampling of source images at T (0.01); 0 = off
 
 
 @dataclass
@@ -80,6 +81,8 @@ class LossConfig:
     w_adv_img: float = 0.01
     w_st: float = 1.0
     w_seg_ct: float = 1.0
+    seg_ct_class_weighted: bool = False  # beyond the paper: L_seg_ct with L_seg's class-balanced weights
+    in_ct_pixels: str = "translated"   # translated (Is2t, the paper) | raw (Is's own pixels, as DACS/ClassMix paste)
     w_style_prior: float = 0.0         # beyond the paper: own-domain codes held at N(0, I) batch moments; 0 = off
     style_trains_stem: bool = True     # the style encoders' terms train the shared stem too (DISE); false: they read it fixed
     w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
@@ -102,6 +105,7 @@ class OptimConfig:
     d_img_beta2: float = 0.999
     d_img_every: int = 5               # image discriminators update every N iterations (DISE)
     poly_power: float = 0.9
+    lr_decay: str = "per_stage"        # per_stage (poly restarted at stage 2) | whole_run (one poly decay over both stages, the paper's fine-tuning)
     grad_clip: float = 0.0             # 0 disables
 
 
@@ -131,6 +135,7 @@ class EvalConfig:
     protocol: str = "19"               # 19 | 16 | 13
     batch_size: int = 4
     max_images: int = 0                # 0: the whole split
+    pseudo_label_images: int = 100     # labelled target training images that score the pseudo labels at each stage's end (diagnosis only); 0 = off
 
 
 @dataclass
@@ -270,6 +275,8 @@ def validate(cfg: Config) -> None:
         "model.style_norm": (cfg.model.style_norm, ("batch", "none")),
         "model.stem_norm": (cfg.model.stem_norm, ("batch", "none")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
+        "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
+        "optim.lr_decay": (cfg.optim.lr_decay, ("per_stage", "whole_run")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),
     }
@@ -281,6 +288,9 @@ def validate(cfg: Config) -> None:
                           "transferred image, so it needs loss.in_ct=true")
     if cfg.loss.context_ct and not cfg.loss.in_ct:
         raise ConfigError("config key 'loss.context_ct' needs loss.in_ct=true")
+    if cfg.data.rare_class_temperature < 0:
+        raise ConfigError(f"config key 'data.rare_class_temperature': {cfg.data.rare_class_temperature} is negative "
+                          "(0 turns rare-class sampling off; DAFormer uses 0.01)")
     if not 0.0 <= cfg.loss.class_balance_beta < 1.0:
         raise ConfigError(f"config key 'loss.class_balance_beta': {cfg.loss.class_balance_beta} is not in [0, 1)")
     if cfg.data.crop_height > cfg.data.height * cfg.data.scale_max or cfg.data.crop_width > cfg.data.width * cfg.data.scale_max:

@@ -10,6 +10,7 @@ from torchmetrics.classification import MulticlassConfusionMatrix
 from torchmetrics.functional.classification import multiclass_confusion_matrix
 
 from .labels import CLASS_NAMES, IGNORE_INDEX, TAIL_CLASSES, protocol_classes
+from .pseudo import mpt_pseudo_label, pseudo_label_counts, pseudo_label_quality
 
 
 def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
@@ -92,6 +93,40 @@ def evaluate(model, loader, num_classes: int = 19, protocol: str = "19", device=
             break
     model.train(was_training)
     return summarize(metric.compute().long().cpu(), protocol, resolution)
+
+
+@torch.no_grad()
+def pseudo_label_diagnostics(model, loader, num_classes: int, quantile: float = 0.5, cap: float = 0.9, device="cpu",
+                             max_images: int = 100, protocol: str = "19") -> dict:
+    """Eq 12's MPT pseudo labels of the model on labelled target training images, scored against their
+    labels (for diagnosis only): {"per_class": {class: {"precision", "coverage"}}, "tail_precision",
+    "tail_coverage", "head_coverage"} in %, means over the protocol's tail and non-tail classes.
+    loader yields (image [B,3,h,w], label [B,h,w]) at the training resolution."""
+    was_training = model.training
+    model.eval()
+    totals = {key: np.zeros(num_classes, dtype=np.int64) for key in ("correct", "pseudo", "true")}
+    seen = 0
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        logits = model.predict(images)
+        if tuple(logits.shape[-2:]) != tuple(labels.shape[-2:]):
+            logits = F.interpolate(logits, size=tuple(labels.shape[-2:]), mode="bilinear", align_corners=False)
+        pseudo = mpt_pseudo_label(F.softmax(logits.float(), dim=1), quantile, cap)
+        for key, value in pseudo_label_counts(pseudo, labels, num_classes).items():
+            totals[key] += value
+        seen += images.shape[0]
+        if max_images and seen >= max_images:
+            break
+    model.train(was_training)
+    classes = protocol_classes(protocol)
+    per_class = pseudo_label_quality(totals, CLASS_NAMES, classes)
+    tail = [CLASS_NAMES[c] for c in classes if c in TAIL_CLASSES]
+    head = [CLASS_NAMES[c] for c in classes if c not in TAIL_CLASSES]
+    mean = lambda names, key: (round(float(np.mean(values)), 2) if (values := [  # noqa: E731
+        per_class[n][key] for n in names if per_class[n][key] is not None]) else None)
+    return {"images": seen, "per_class": per_class, "tail_precision": mean(tail, "precision"),
+            "tail_coverage": mean(tail, "coverage"), "head_precision": mean(head, "precision"),
+            "head_coverage": mean(head, "coverage")}
 
 
 def format_results(results: dict, title: str = "") -> str:

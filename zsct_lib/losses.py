@@ -119,9 +119,12 @@ def self_training_loss(target_logits: torch.Tensor, pseudo_label: torch.Tensor) 
     return cross_entropy(target_logits, pseudo_label)
 
 
-def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: torch.Tensor) -> torch.Tensor:
-    """Eq 18: L_seg_ct = CE(Pt_ct, Ỹ't_ct); logits [B,K,H,W], label [B,H,W]."""
-    return cross_entropy(transferred_logits, transferred_label)
+def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: torch.Tensor,
+                          class_weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Eq 18: L_seg_ct = CE(Pt_ct, Ỹ't_ct); logits [B,K,H,W], label [B,H,W]. The paper's term is
+    unweighted; class_weights [K] (beyond the paper, loss.seg_ct_class_weighted) gives the pasted tail
+    pixels the weights they have in L_seg (eq 7)."""
+    return cross_entropy(transferred_logits, transferred_label, class_weights)
 
 
 # Eq 19's terms in the order they are added (the order is kept so that sums repeat to the last bit).

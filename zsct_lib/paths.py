@@ -84,6 +84,15 @@ def load_dise_stage_model(benchmark: str = "gta_like", seed: int = 0, root=None)
     return model, cfg, path
 
 
+def resolve_checkpoint_path(path) -> Path:
+    """A checkpoint path as a config gives it: as is when absolute or found from the working directory,
+    else relative to the repository (the committed study configs name `results/...` so)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists():
+        return path
+    return repo_root() / path
+
+
 def relative_to_repo(path, root=None) -> str:
     """A path as the notebooks print it: relative to the repository when inside it, else its name."""
     path, root = Path(path).resolve(), repo_root(root)
@@ -94,4 +103,4 @@ def relative_to_repo(path, root=None) -> str:
 
 
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "dise_stage_checkpoint", "load_dise_stage_model", "relative_to_repo"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo"]

@@ -1,6 +1,7 @@
 """Maximum probability threshold (MPT) pseudo labels, eq 12."""
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .labels import IGNORE_INDEX
@@ -41,3 +42,23 @@ def mpt_pseudo_label(prob: torch.Tensor, quantile: float = 0.5, cap: float = 0.9
         label = argmax.clone()
         label[max_prob <= pixel_threshold] = ignore_index
     return label
+
+
+def pseudo_label_counts(pseudo_label: torch.Tensor, true_label: torch.Tensor, num_classes: int) -> dict:
+    """Per-class counts that score pseudo labels against true labels (for diagnosis only; no training
+    code reads target labels): label maps [B,H,W] (255 ignored) -> dict of int64 [K] arrays:
+    "correct" (pseudo = true = k), "pseudo" (pseudo = k, true labelled), "true" (true = k)."""
+    labelled = true_label != IGNORE_INDEX
+    pseudo, true = pseudo_label[labelled], true_label[labelled]
+    count = lambda values: torch.bincount(values[values < num_classes], minlength=num_classes)[:num_classes].cpu().numpy()  # noqa: E731
+    return {"correct": count(pseudo[pseudo == true]), "pseudo": count(pseudo), "true": count(true)}
+
+
+def pseudo_label_quality(counts: dict, class_names, classes) -> dict:
+    """Precision (pseudo labels of class k that are right) and coverage (pixels of class k that get a
+    right pseudo label), in %, for `classes`, from summed `pseudo_label_counts`. The paper's claim that
+    self-training starves the tail reads as a low coverage of the tail classes."""
+    correct, pseudo, true = (np.asarray(counts[key], dtype=np.float64) for key in ("correct", "pseudo", "true"))
+    ratio = lambda a, b: None if b == 0 else round(100.0 * a / b, 2)  # noqa: E731
+    return {class_names[c]: {"precision": ratio(correct[c], pseudo[c]), "coverage": ratio(correct[c], true[c])}
+            for c in classes}

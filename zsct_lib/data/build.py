@@ -1,6 +1,7 @@
 """The three datasets a run needs, from a DataConfig: source train, target train (unlabelled), target val."""
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 
 from ..config import DataConfig
@@ -39,6 +40,16 @@ def build_datasets(cfg: DataConfig, oracle: bool = False):
         source = _Resized(source, cfg)
         target = _Resized(target, cfg)
     return source, target, val
+
+
+def labelled_target_train(cfg: DataConfig, images: int):
+    """The first `images` target training images with their labels, at the training size, for
+    diagnosis only (scoring pseudo labels): the embedded benchmark's target_oracle split, or
+    Cityscapes train with its labels. Training never reads it."""
+    if cfg.target == "synthetic":
+        return StreetScenes("target_oracle", cfg.benchmark, min(images, cfg.target_size), cfg.height, cfg.width, cfg.seed)
+    dataset = _Resized(Cityscapes(_root(cfg.target_root, "data.target_root", "Cityscapes"), split="train"), cfg)
+    return torch.utils.data.Subset(dataset, range(min(images, len(dataset))))
 
 
 def _root(path: str, key: str, name: str) -> str:

@@ -19,6 +19,7 @@ import yaml
 from .. import losses as L
 from ..checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from ..config import Config, ConfigError
+from ..paths import resolve_checkpoint_path
 from ..content_transfer import median_gate
 from .distributed import barrier, distributed_context
 from .precision import resolve_amp
@@ -122,8 +123,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     from tqdm.auto import tqdm
 
     from ..data import build_datasets, joint_transform
+    from ..data.build import labelled_target_train
     from ..data.stats import source_statistics
-    from ..evaluation import evaluate
+    from ..evaluation import evaluate, pseudo_label_diagnostics
     from ..models import build_model
 
     cfg = copy.deepcopy(cfg)                  # the run resolves train.amp in its own copy
@@ -171,7 +173,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     elif init_from:
         start_step = load_checkpoint(init_from, model, optimizers)["step"]
     elif cfg.train.init_checkpoint:
-        load_checkpoint(cfg.train.init_checkpoint, model)  # weights only: a fresh schedule from step 0
+        load_checkpoint(resolve_checkpoint_path(cfg.train.init_checkpoint), model)  # weights only: a fresh schedule from step 0
     if rank == 0:
         (out / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         _truncate_metrics(out / "metrics.jsonl", start_step)
@@ -183,10 +185,27 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     gate_by_index = torch.as_tensor(gate_by_index)
 
     transform = joint_transform(cfg.data)
-    source_loader = iter(make_loader(source_train, cfg, 0, start_step, rank, world_size, transform))
+    source_loader = iter(make_loader(source_train, cfg, 0, start_step, rank, world_size, transform, source_stats=stats))
     target_loader = (iter(make_loader(target_train, cfg, 1, start_step, rank, world_size, transform))
                      if cfg.loss.mode == "uda" else None)
     val_loader = torch.utils.data.DataLoader(target_val, batch_size=cfg.eval.batch_size, shuffle=False)
+    diagnosis_loader = None
+    if cfg.eval.pseudo_label_images > 0 and rank == 0:
+        try:
+            diagnosis_loader = torch.utils.data.DataLoader(labelled_target_train(cfg.data, cfg.eval.pseudo_label_images),
+                                                           batch_size=cfg.eval.batch_size, shuffle=False)
+        except (OSError, ValueError) as error:      # a Cityscapes tree without train labels: no diagnosis
+            print(f"pseudo-label diagnostics off: {error}", file=sys.stderr, flush=True)
+
+    def diagnose_pseudo_labels(done: int) -> dict | None:
+        """Eq 12's pseudo labels of the current model scored on labelled target training images (for
+        diagnosis only), logged to metrics.jsonl under "pseudo_labels"."""
+        if diagnosis_loader is None:
+            return None
+        quality = pseudo_label_diagnostics(model, diagnosis_loader, cfg.model.num_classes, cfg.loss.pseudo_quantile,
+                                           cfg.loss.pseudo_cap, device, cfg.eval.pseudo_label_images, cfg.eval.protocol)
+        _append_jsonl(metrics_path, {"step": done, "pseudo_labels": quality})
+        return quality
 
     end = total_steps(cfg) if max_steps is None else min(max_steps, total_steps(cfg))
     model.train()
@@ -214,6 +233,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
             _append_jsonl(metrics_path, record)
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("seg", "zero", "st", "seg_ct")})
         if rank == 0 and done == cfg.train.iterations and cfg.train.ct_iterations > 0:
+            diagnose_pseudo_labels(done)
             save_checkpoint(out / "stage1.pt", model, optimizers, done, cfg.to_dict())
         if rank == 0 and (done % cfg.train.checkpoint_every == 0 or done == end):
             save_checkpoint(out / "checkpoint.pt", model, optimizers, done, cfg.to_dict())
@@ -226,6 +246,12 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     result = evaluate(model, val_loader, cfg.model.num_classes, cfg.eval.protocol, device, cfg.eval.max_images)
     result.update(step=end, config=cfg.to_dict())
     if rank == 0:
+        result["pseudo_labels"] = diagnose_pseudo_labels(end)
+        stage1 = [json.loads(line) for line in metrics_path.read_text().splitlines()
+                  if '"pseudo_labels"' in line] if metrics_path.exists() else []
+        stage1 = [r for r in stage1 if r["step"] == cfg.train.iterations and cfg.train.ct_iterations > 0]
+        if stage1:
+            result["pseudo_labels_stage1"] = stage1[-1]["pseudo_labels"]
         tmp = out / "eval.json.tmp"
         tmp.write_text(json.dumps(result, indent=2))
         os.replace(tmp, out / "eval.json")

@@ -42,6 +42,40 @@ class StepBatchSampler(torch.utils.data.Sampler):
             step += 1
 
 
+def rare_class_probabilities(class_pixels, temperature: float) -> np.ndarray:
+    """DAFormer's rare-class sampling (Hoyer et al. 2022, eq 6): P(c) = softmax((1 - f_c) / T) over the
+    classes present in the source set, f_c = class c's share of the labelled source pixels.
+    class_pixels [K] -> probabilities [K] (0 for absent classes). Smaller T favours rare classes more."""
+    if temperature <= 0:
+        raise ValueError(f"rare-class sampling needs a temperature > 0, got {temperature}")
+    counts = np.asarray(class_pixels, dtype=np.float64)
+    present = counts > 0
+    frequency = counts / counts.sum()
+    logits = np.where(present, (1.0 - frequency) / temperature, -np.inf)
+    weights = np.exp(logits - logits[present].max())
+    return weights / weights.sum()
+
+
+class RareClassBatchSampler(StepBatchSampler):
+    """StepBatchSampler whose every position draws a class c from `class_probabilities`, then one of
+    the images that contain c, uniformly; each draw is seeded by (seed, stream, position), so resumed
+    and uninterrupted runs still see the same batches."""
+
+    def __init__(self, image_classes, class_probabilities, *args, **kwargs):
+        super().__init__(len(image_classes), *args, **kwargs)
+        self.probabilities = np.asarray(class_probabilities, dtype=np.float64)
+        self.images_with = [np.array([i for i, present in enumerate(image_classes) if c in present], dtype=np.int64)
+                            for c in range(len(self.probabilities))]
+        for c, images in enumerate(self.images_with):
+            if self.probabilities[c] > 0 and len(images) == 0:
+                raise ValueError(f"class {c} has source pixels but no image lists it")
+
+    def _index(self, position: int) -> int:
+        rng = np.random.default_rng(sample_seed(self.seed, self.stream, position, kind=2))
+        c = rng.choice(len(self.probabilities), p=self.probabilities)
+        return int(rng.choice(self.images_with[c]))
+
+
 class SeededSamples(torch.utils.data.Dataset):
     """Wraps a dataset: item (index, seed) -> transform(dataset[index]) drawn under torch.manual_seed(seed).
 
@@ -66,8 +100,15 @@ class SeededSamples(torch.utils.data.Dataset):
 
 
 def make_loader(dataset, cfg: Config, stream: int, start_step: int, rank: int = 0, world_size: int = 1,
-                transform=None):
-    sampler = StepBatchSampler(len(dataset), cfg.train.batch_size, cfg.train.seed, stream, start_step, rank, world_size)
+                transform=None, source_stats: dict | None = None):
+    """The loader of one data stream. source_stats (`data.stats.source_statistics`) with
+    data.rare_class_temperature > 0: the stream samples images by rare-class sampling."""
+    args = (cfg.train.batch_size, cfg.train.seed, stream, start_step, rank, world_size)
+    if source_stats is not None and cfg.data.rare_class_temperature > 0:
+        probabilities = rare_class_probabilities(source_stats["class_pixels"], cfg.data.rare_class_temperature)
+        sampler = RareClassBatchSampler(source_stats["image_classes"], probabilities, *args)
+    else:
+        sampler = StepBatchSampler(len(dataset), *args)
     return torch.utils.data.DataLoader(SeededSamples(dataset, transform), batch_sampler=sampler,
                                        num_workers=cfg.data.num_workers, pin_memory=cfg.train.pin_memory,
                                        persistent_workers=cfg.data.num_workers > 0)

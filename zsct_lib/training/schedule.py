@@ -40,8 +40,11 @@ def total_steps(cfg: Config) -> int:
 
 
 def poly_lr(base_lr: float, step: int, cfg: Config) -> float:
-    """Poly decay, restarted at the start of stage 2 (a fine-tuning stage, as in the paper)."""
-    if step < cfg.train.iterations:
+    """Poly decay: base_lr * (1 - progress / length) ** poly_power. optim.lr_decay=whole_run decays once
+    over both stages (the paper fine-tunes DISE so); per_stage restarts the decay at stage 2."""
+    if cfg.optim.lr_decay == "whole_run":
+        progress, length = step, max(total_steps(cfg), 1)
+    elif step < cfg.train.iterations:
         progress, length = step, cfg.train.iterations
     else:
         progress, length = step - cfg.train.iterations, max(cfg.train.ct_iterations, 1)

@@ -122,10 +122,12 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
 
     extras = {}
     if flags.in_ct:
-        transferred = transfer_batch(Is2t.detach(), Ys, It, pseudo_t, model.predict, gate=gate,
+        pasted = Is if lc.in_ct_pixels == "raw" else Is2t.detach()          # raw: beyond the paper (DACS, ClassMix)
+        transferred = transfer_batch(pasted, Ys, It, pseudo_t, model.predict, gate=gate,
                                      output_level=flags.out_ct, context_aware=flags.context_ct,
                                      quantile=lc.pseudo_quantile, cap=lc.pseudo_cap)      # eqs 13-17
-        terms["seg_ct"] = lc.w_seg_ct * L.content_transfer_loss(transferred.logits, transferred.label)  # eq 18
+        ct_weights = class_weights if lc.seg_ct_class_weighted else None
+        terms["seg_ct"] = lc.w_seg_ct * L.content_transfer_loss(transferred.logits, transferred.label, ct_weights)  # eq 18
         extras["transfer_fraction"] = transferred.transfer_fraction.detach()
 
     tensors = {"source_logits": logits_s, "target_logits": logits_t, "source_aux": aux_logits_s,
