@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from zsct_lib.config import load_config
-from zsct_lib.training import train
+from zsct_lib.training import read_metrics, train
 
 TERMS = ("seg", "zero", "zero_trans", "rec", "cycle", "st", "seg_ct", "adv_out", "adv_img")
 
@@ -38,7 +38,7 @@ def run(precision: str, args, out: Path) -> dict:
     started = time.perf_counter()
     result = train(cfg, out / precision, overwrite=True, progress=False)
     seconds = time.perf_counter() - started
-    records = [json.loads(line) for line in (out / precision / "metrics.jsonl").read_text().splitlines()]
+    records = read_metrics(out / precision / "metrics.jsonl")
     return {"seconds": round(seconds, 1), "miou": result["miou"], "miou_tail": result["miou_tail"],
             "records": records}
 

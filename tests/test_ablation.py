@@ -19,7 +19,9 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     for row in saved["rows"]:
         assert row["seeds"] == 2 and len(row["per_class"]) == 19 and row["miou_std"] is not None
     table = (tmp_path / "ablation.md").read_text().splitlines()
-    assert sum(line.startswith("| +Out |") for line in table) == 2 and "Table 3" in "\n".join(table)  # ours, the paper's
+    for start in ("| +Out | x", "| +Out | 49.6 |", "| +Out | end |"):        # ours, the paper's, the pseudo labels'
+        assert sum(line.startswith(start) for line in table) == 1, start
+    assert "Table 3" in "\n".join(table) and "Training time:" in table[-1]
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()
     assert json.loads((tmp_path / "plus_In" / "seed0" / "metrics.jsonl").read_text().splitlines()[0])["step"] > 2
@@ -107,3 +109,36 @@ def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):
     assert "NonAdapt 22.09 / 7.46, full method 26.75 / 8.89" in lines[0] and "fp32" in lines[0]
     assert "this run (bf16): NonAdapt 22.03 / 9.15 (-0.06 / +1.69), full method 28.18 / 11.51 (+1.43 / +2.62)" == lines[1]
     assert demo_comparison(result(1, 1, "fp32"), result(1, 1, "fp32"), RESULTS_DIR / "demo")   # the committed demo is read
+
+
+def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
+    """The study's adapted rows start from the shipped DISE-stage model of their seed, at the fine-tuning
+    rate with one poly decay and frozen BN; NonAdapt trains from scratch for the whole budget; every
+    run scores its pseudo labels; the beyond-the-paper rows carry their options."""
+    import dataclasses
+
+    from zsct_lib.experiments import STUDY
+
+    schedule = dataclasses.replace(STUDY, source_only=2, stage1=2, stage2=2, val_size=2,
+                                   extra=["data.source_size=8", "data.target_size=8", "eval.pseudo_label_images=2"])
+    rows = "NonAdapt,+ST,+Out class-weighted,+In raw pixels,+ST rare-class sampling"
+    summary = run_ablation("dise_stage", tmp_path, seeds=1, jobs=1, rows=rows, schedule=schedule)
+    run = lambda name: json.loads((tmp_path / name / "seed0" / "eval.json").read_text())  # noqa: E731
+    st = run("plus_ST")
+    assert st["config"]["train"]["init_checkpoint"] == "results/dise_stage_gta_like/seed0/model.pt"
+    assert st["config"]["model"]["freeze_bn"] and st["config"]["optim"]["lr_decay"] == "whole_run"
+    assert st["config"]["optim"]["seg_lr"] == 1e-2 and st["pseudo_labels_stage1"]["images"] == 2
+    nonadapt = run("NonAdapt")
+    assert nonadapt["config"]["train"]["iterations"] == 6 and nonadapt["config"]["train"]["init_checkpoint"] == ""
+    assert run("plus_Out_class-weighted")["config"]["loss"]["seg_ct_class_weighted"]
+    assert run("plus_In_raw_pixels")["config"]["loss"]["in_ct_pixels"] == "raw"
+    assert run("plus_ST_rare-class_sampling")["config"]["data"]["rare_class_temperature"] == 0.01
+    assert all("pseudo_labels" in row for row in summary["rows"])
+
+
+def test_study_refuses_a_config_that_does_not_fit_the_shipped_model(tmp_path):
+    from zsct_lib.experiments import STUDY
+
+    with pytest.raises(AblationError, match="model.generator: 'adain' \\(shipped\\) vs 'dise'"):
+        run_ablation("tiny", tmp_path / "study", seeds=1, schedule=STUDY, rows="Sty")
+    assert not (tmp_path / "study").exists()

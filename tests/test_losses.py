@@ -125,3 +125,14 @@ def test_style_prior_loss_keeps_codes_from_shrinking_under_the_zero_loss():
         with torch.no_grad():
             own, other = encoder(own_features).abs().mean().item(), encoder(other_features).abs().mean().item()
         assert (own > 0.3 and own > 5 * other) == own_stays, (prior, own, other)
+
+
+def test_content_transfer_loss_takes_class_weights_only_when_given():
+    logits = torch.randn(2, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    label = torch.randint(0, 3, (2, 4, 4), generator=torch.Generator().manual_seed(1))
+    weights = torch.tensor([0.1, 1.0, 2.0])
+    plain = L.content_transfer_loss(logits, label)
+    assert torch.isclose(plain, torch.nn.functional.cross_entropy(logits, label))          # eq 18 as in the paper
+    weighted = L.content_transfer_loss(logits, label, weights)
+    assert torch.isclose(weighted, torch.nn.functional.cross_entropy(logits, label, weight=weights))
+    assert not torch.isclose(plain, weighted)

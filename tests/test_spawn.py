@@ -5,6 +5,8 @@ import subprocess
 import sys
 import textwrap
 
+from zsct_lib.training import read_metrics
+
 
 def test_training_and_ablation_pool_under_spawn(tmp_path):
     script = tmp_path / "under_spawn.py"
@@ -28,7 +30,7 @@ def test_training_and_ablation_pool_under_spawn(tmp_path):
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "start method spawn" in done.stdout
-    steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in read_metrics(tmp_path / "run" / "metrics.jsonl")]
     assert steps == [1, 2, 3]                                              # three steps, data drawn in a worker
     summary = json.loads((tmp_path / "ablation" / "ablation.json").read_text())
     assert [row["row"] for row in summary["rows"]] == ["NonAdapt", "Oracle"]

@@ -294,3 +294,58 @@ def test_transfer_fraction_is_the_mean_over_the_logging_window(tmp_path, monkeyp
           progress=False)
     logged = [(r["step"], r["transfer_fraction"]) for r in metrics(tmp_path / "run") if "transfer_fraction" in r]
     assert logged == [(2, 0.5), (4, 2.5), (5, 4.0)]
+
+
+def test_poly_decay_restarts_at_stage_two_or_runs_once_over_the_whole_run():
+    from zsct_lib.training.schedule import poly_lr
+
+    per_stage = load_config("tiny", ["train.iterations=10", "train.ct_iterations=10", "optim.poly_power=1.0"])
+    whole = load_config("tiny", ["train.iterations=10", "train.ct_iterations=10", "optim.poly_power=1.0",
+                                 "optim.lr_decay=whole_run"])
+    assert poly_lr(1.0, 9, per_stage) == pytest.approx(0.1) and poly_lr(1.0, 10, per_stage) == 1.0   # restart
+    assert [poly_lr(1.0, s, whole) for s in (0, 9, 10, 19)] == pytest.approx([1.0, 0.55, 0.5, 0.05])  # one decay
+
+
+def test_rare_class_probabilities_known_values():
+    import math
+
+    from zsct_lib.training.sampling import rare_class_probabilities
+
+    p = rare_class_probabilities([90, 10, 0], temperature=1.0)     # f = 0.9, 0.1: softmax(0.1, 0.9)
+    assert p[2] == 0 and p[1] == pytest.approx(math.exp(0.9) / (math.exp(0.1) + math.exp(0.9)))
+    assert rare_class_probabilities([90, 10, 0], 0.01)[1] > 0.9999   # T = 0.01: the rare class almost always
+    with pytest.raises(ValueError, match="temperature"):
+        rare_class_probabilities([1, 1], 0.0)
+
+
+def test_rare_class_sampler_draws_the_images_of_rare_classes_and_resumes_exactly():
+    from zsct_lib.training.sampling import RareClassBatchSampler, rare_class_probabilities
+
+    # class 1 is rare (10 pixels, only in image 3); class 0 everywhere
+    image_classes = [[0], [0], [0], [0, 1], [0]]
+    probabilities = rare_class_probabilities([1000, 10], temperature=0.01)
+    sampler = RareClassBatchSampler(image_classes, probabilities, 2, 0, 0)
+    batches = [next(it) for it in [iter(sampler)] for _ in range(50)]
+    drawn = [index for batch in batches for index, _ in batch]
+    assert drawn.count(3) > 0.9 * len(drawn)                          # the image that holds the rare class
+    resumed = iter(RareClassBatchSampler(image_classes, probabilities, 2, 0, 0, start_step=20))
+    assert [next(resumed) for _ in range(30)] == batches[20:]        # the same batches after a resume
+
+
+def test_rare_class_sampling_trains_from_the_cached_statistics(tmp_path):
+    cfg = small_config("loss.mode=source_only", "train.iterations=2", "train.ct_iterations=0",
+                       "data.rare_class_temperature=0.01")
+    train(cfg, tmp_path / "run", progress=False)
+    stats = json.loads((tmp_path / "run" / "source_stats.json").read_text())
+    assert len(stats["image_classes"]) == stats["size"] and all(stats["image_classes"])
+
+
+def test_read_metrics_separates_the_kinds_of_records(tmp_path):
+    from zsct_lib.training import read_metrics
+
+    train(small_config("train.iterations=2", "train.ct_iterations=1", "train.eval_every=1"), tmp_path / "run",
+          progress=False)
+    path = tmp_path / "run" / "metrics.jsonl"
+    assert [r["step"] for r in read_metrics(path)] == [1, 2, 3] and all("seg" in r for r in read_metrics(path))
+    assert [r["step"] for r in read_metrics(path, "eval")] == [1, 2]
+    assert [r["step"] for r in read_metrics(path, "pseudo_labels")] == [2, 3]

@@ -260,12 +260,13 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     bar.close()
 
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
+    text = "\n".join(filter(None, (ablation_markdown(summary), ablation_findings(summary), pseudo_label_markdown(summary),
+                                   _timing(out, summary))))
     (out / "ablation.json").write_text(json.dumps(summary, indent=2))
-    (out / "ablation.md").write_text(ablation_markdown(summary) + "\n" + ablation_findings(summary))
+    (out / "ablation.md").write_text(text)
     from .plotting import ablation_figure
     ablation_figure(summary, out / "ablation.png")
-    print(ablation_markdown(summary))
-    print(ablation_findings(summary))
+    print(text)
     print(f"results: {out / 'ablation.md'}, {out / 'ablation.json'}, {out / 'ablation.png'}; a line per run in {log}")
     return summary
 
@@ -275,6 +276,29 @@ def _mean_std(values):
     if not values:
         return None, None
     return round(float(np.mean(values)), 2), round(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, 2)
+
+
+def _timing(out: Path, summary: dict) -> str:
+    """A line with the study's training time: the sum over its runs of the seconds their metrics.jsonl
+    logs (training steps only, without evaluation), in minutes of one CPU thread each."""
+    seconds = 0.0
+    for metrics in out.glob("*/seed*/metrics.jsonl"):
+        logged = [json.loads(line).get("seconds") for line in metrics.read_text().splitlines() if '"seconds"' in line]
+        seconds += logged[-1] if logged else 0.0
+    summary["train_minutes"] = round(seconds / 60, 1)
+    return (f"Training time: {seconds / 60:.0f} minutes summed over the {len(list(out.glob('*/seed*/eval.json')))} "
+            "runs (one thread each; two run side by side on two cores), evaluation not counted.\n")
+
+
+def _mean_pseudo_labels(scored: list[dict], classes: list[str]) -> dict:
+    """Seeds' pseudo-label diagnostics (`evaluation.pseudo_label_diagnostics`) averaged: the tail and head
+    means, and each tail class's precision and coverage."""
+    mean = {key: _mean_std([s[key] for s in scored])[0]
+            for key in ("tail_precision", "tail_coverage", "head_precision", "head_coverage")}
+    tail = [c for c in classes if CLASS_NAMES.index(c) in TAIL_CLASSES]
+    mean["per_tail_class"] = {c: {key: _mean_std([s["per_class"][c][key] for s in scored])[0]
+                                  for key in ("precision", "coverage")} for c in tail}
+    return mean
 
 
 def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds: int, schedule: Schedule) -> dict:
@@ -288,6 +312,10 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
             entry[key], entry[key + "_std"] = _mean_std([r[key] for r in runs])
         entry["per_class"] = {name: _mean_std([r["per_class"].get(name) for r in runs]) for name in classes}
         entry["per_seed"] = [{"miou": r["miou"], "miou_tail": r["miou_tail"]} for r in runs]
+        for stage in ("pseudo_labels_stage1", "pseudo_labels"):
+            scored = [r[stage] for r in runs if r.get(stage)]
+            if scored:
+                entry[stage] = _mean_pseudo_labels(scored, classes)
         table.append(entry)
     return {"benchmark": benchmark, "protocol": f"{protocol}-class", "seeds": seeds,
             "schedule": {"source_only": schedule.source_only, "stage1": schedule.stage1, "stage2": schedule.stage2,
@@ -315,6 +343,29 @@ def ablation_markdown(summary: dict) -> str:
         lines += ["", f"The paper ({paper['title']}, DeepLab-v2 ResNet-101 on Cityscapes val):", "",
                   "| row | mIoU | mIoU_tail |", "|---|---|---|"]
         lines += [f"| {name} | {v[0]} | {v[1]} |" for name, v in paper.items() if name != "title"]
+    return "\n".join(lines) + "\n"
+
+
+def pseudo_label_markdown(summary: dict) -> str:
+    """Markdown: each row's MPT pseudo labels (eq 12) scored on labelled target training images at the
+    end of its stage 1 and of training (diagnosis only): precision and coverage in %, tail and head
+    means, and each tail class's coverage. Empty when no run scored them."""
+    entries = [(e["row"], stage, e[key]) for e in summary["rows"]
+               for stage, key in (("stage 1", "pseudo_labels_stage1"), ("end", "pseudo_labels")) if e.get(key)]
+    if not entries:
+        return ""
+    tail = list(entries[0][2]["per_tail_class"])
+    fmt = lambda v: "-" if v is None else f"{v:.0f}"  # noqa: E731
+    lines = ["Pseudo labels (eq 12) of each row's model on 100 labelled target training images, scored for "
+             "diagnosis only (no run trains on these labels): precision = right share of a class's pseudo "
+             "labels, coverage = share of a class's pixels that get a right pseudo label (%, mean over seeds).", "",
+             "| row | when | tail precision | tail coverage | head precision | head coverage | "
+             + " | ".join(f"{c.replace('traffic ', '')} cov." for c in tail) + " |",
+             "|---|---|---|---|---|---|" + "---|" * len(tail)]
+    for row, stage, p in entries:
+        lines.append(f"| {row} | {stage} | {fmt(p['tail_precision'])} | {fmt(p['tail_coverage'])} | "
+                     f"{fmt(p['head_precision'])} | {fmt(p['head_coverage'])} | "
+                     + " | ".join(fmt(p["per_tail_class"][c]["coverage"]) for c in tail) + " |")
     return "\n".join(lines) + "\n"
 
 

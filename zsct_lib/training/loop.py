@@ -58,6 +58,15 @@ def _append_jsonl(path: Path, record: dict):
         handle.write(json.dumps(record) + "\n")
 
 
+def read_metrics(path, kind: str = "train") -> list[dict]:
+    """The records of a run's metrics.jsonl of one kind: "train" (a logged step: its loss terms, lr,
+    stage, seconds), "eval" (periodic evaluation: eval_miou, ...) or "pseudo_labels" (pseudo labels
+    scored at a stage's end)."""
+    key = {"train": "lr", "eval": "eval_miou", "pseudo_labels": "pseudo_labels"}[kind]
+    records = (json.loads(line) for line in Path(path).read_text().splitlines() if line.strip())
+    return [record for record in records if key in record]
+
+
 def _truncate_metrics(path: Path, step: int):
     """On resume, drop metric lines written after the checkpoint (they will be written again)."""
     if not path.exists():
