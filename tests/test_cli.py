@@ -13,7 +13,7 @@ SMALL = ["--set", "model.base_channels=8", "--set", "data.source_size=6", "--set
          "--set", "data.val_size=2", "--set", "train.threads=1"]
 
 
-@pytest.mark.parametrize("command", ["train", "eval", "demo", "pretrain", "ablate", "bench", "stats", "figures"])
+@pytest.mark.parametrize("command", ["train", "eval", "demo", "pretrain", "ablate", "bench", "stats", "figures", "grade"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

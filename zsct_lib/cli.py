@@ -1,4 +1,4 @@
-"""Command line: `zsct train | eval | demo | ablate | bench | stats | figures`, each with --help."""
+"""Command line: `zsct train | eval | demo | pretrain | ablate | bench | stats | figures | grade`, each with --help."""
 from __future__ import annotations
 
 import argparse
@@ -152,6 +152,21 @@ def cmd_figures(args) -> int:
     return 0
 
 
+def cmd_grade(args) -> int:
+    from .grading import GradingError, format_grades, grade, write_grades
+
+    try:
+        grades = grade(args.submissions, timeout=args.timeout, all_cells=args.all_cells,
+                       progress=lambda line: print(line, flush=True))
+    except GradingError as err:                        # caught here: main's list of one-line errors stays as it is
+        print(f"zsct grade: error: {err}", file=sys.stderr)
+        return 2
+    print(format_grades(grades))
+    for path in write_grades(grades, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zsct", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +240,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="regenerate every figure in figures/")
     p.add_argument("--out", default="figures")
     p.set_defaults(func=cmd_figures)
+
+    p = sub.add_parser("grade", help="grade handed-in notebooks: run each in a fresh kernel, check its my_* functions",
+                       description="Run each handed-in notebook in a fresh python3 kernel (its setup cell, the cells "
+                                   "that only define things, and the cells that define my_<name>; --all-cells for "
+                                   "every cell), then check each my_<name> with zsct_lib.exercises.check_<name>. "
+                                   "Statuses: PASSED, NOT YET, refused (the library's own function, or a wrapper of "
+                                   "it), missing, error, timeout.")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                   help="a handed-in .ipynb, graded as the student named by the file (alice.ipynb: alice), or a "
+                        "folder of one student's notebooks, graded as the student named by the folder; for a "
+                        "folder of many students' files, pass the files: handins/*.ipynb")
+    p.add_argument("--timeout", type=float, default=300, metavar="SECONDS",
+                   help="time limit per notebook, for its cells and checks (the kernel's start is not counted; "
+                        "default 300)")
+    p.add_argument("--out", default="grades", metavar="DIR", help="folder for grades.csv and grades.json (default grades/)")
+    p.add_argument("--all-cells", action="store_true", help="run every cell of each notebook, not only those needed")
+    p.set_defaults(func=cmd_grade)
     return parser
 
 
