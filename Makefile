@@ -7,8 +7,9 @@ STAMP := $(VENV)/.zsct-installed
 PYTEST_ARGS ?=
 
 LOWEST_VENV ?= .venv-lowest
+STUDENT_DIR ?= student
 
-.PHONY: install demo test test-fast test-lowest figures lab ablate clean
+.PHONY: install demo test test-fast test-lowest student figures lab ablate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pip install --disable-pip-version-check -q -c constraints/lowest.txt -e '.[dev]'
 	$(LOWEST_VENV)/bin/python -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
 
+# The student edition: the notebooks without their solutions, the exercise checks not yet run.
+student: $(STAMP)
+	$(PY) -m zsct_lib.student --out $(STUDENT_DIR) --replace
+
 figures: $(STAMP)
 	$(VENV)/bin/zsct figures
 
@@ -47,4 +52,4 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) runs .pytest_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(STUDENT_DIR) runs .pytest_cache

@@ -3,11 +3,18 @@
 Every notebook in notebooks/ is checked by every rule in CHECKS; each (notebook, rule) pair is its own
 test, so a failure names both. The rules themselves are tested on a notebook built in tmp_path: a good
 one passes all of them, and each deliberate defect is reported by the rule meant to catch it.
+
+nbval's markers are cell tags (nbval-check-output, nbval-ignore-output), not comments students read;
+exercise cells are tagged too (exercise-check, solution) for the student edition (zsct_lib.student).
+Each notebook is also saved exactly as nbformat writes it, so that JupyterLab, which saves through
+nbformat, changes no byte of a notebook it merely opens.
 """
 from __future__ import annotations
 
+import io
 import json
 import re
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -20,8 +27,16 @@ NAME_RE = re.compile(r"^(\d\d)_[a-z0-9]+(?:_[a-z0-9]+)*\.ipynb$")
 
 GOALS_WITHIN_FIRST = 5  # cells
 RECAP_WITHIN_LAST = 5  # cells
-IGNORE_MARKER = "# NBVAL_IGNORE_OUTPUT"
-CHECK_MARKER = "NBVAL_CHECK_OUTPUT"
+# nbval's tag names (nbval/plugin.py: the comment marker, lower case, "_" -> "-")
+IGNORE_TAG = "nbval-ignore-output"
+CHECK_TAG = "nbval-check-output"
+SOLUTION_TAG = "solution"
+EXERCISE_CHECK_TAG = "exercise-check"
+# The kernel `make install` registers. JupyterLab writes the running kernel's spec into the notebook as soon
+# as the kernel starts: a notebook saved with another display name is marked modified on opening.
+_DISPLAY_NAME = re.search(r'--display-name\s+"([^"]+)"',
+                          (Path(__file__).resolve().parents[1] / "Makefile").read_text(encoding="utf-8"))
+KERNEL_DISPLAY_NAME = _DISPLAY_NAME.group(1) if _DISPLAY_NAME else None
 # A local absolute path, not a URL path ("example.org/work/..." is preceded by a word character).
 LOCAL_PATH_RE = re.compile(r"(?<![\w./-])(?:/tmp/|/work/|/root/|/home/|/Users/|/private/var/|[A-Za-z]:\\Users\\)")
 TEXT_MIME = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json", "application/javascript")
@@ -80,10 +95,12 @@ def is_widget_cell(cell) -> bool:
     return "interact" in body or "widgets." in body or ".widget(" in body
 
 
-def has_marker(cell, marker: str) -> bool:
-    """nbval's rule: a comment line whose text, after the leading #s, is exactly the marker."""
-    return any(line.strip().startswith("#") and line.strip().lstrip("#").strip() == marker
-               for line in source(cell).splitlines())
+def has_tag(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def is_hidden(cell) -> bool:
+    return cell.get("metadata", {}).get("jupyter", {}).get("source_hidden") is True
 
 
 def _label(cell_index: int) -> str:
@@ -114,6 +131,16 @@ def check_valid_nbformat(nb):
 def check_kernelspec_python3(nb):
     name = nb.get("metadata", {}).get("kernelspec", {}).get("name")
     return [] if name == "python3" else [f"kernelspec name is {name!r}, expected 'python3'"]
+
+
+@rule
+def check_kernel_display_name(nb):
+    shown = nb.get("metadata", {}).get("kernelspec", {}).get("display_name")
+    if KERNEL_DISPLAY_NAME is None:
+        return ["the Makefile installs no kernel with --display-name \"...\": cannot check the kernelspec"]
+    return [] if shown == KERNEL_DISPLAY_NAME else [
+        f"kernelspec display_name is {shown!r}, expected {KERNEL_DISPLAY_NAME!r} (what `make install` "
+        "registers): JupyterLab rewrites it on opening and marks the notebook modified"]
 
 
 @rule
@@ -182,11 +209,32 @@ def check_exercise_with_checker(nb):
 
 @rule
 def check_hidden_solution(nb):
-    for cell in nb.get("cells", []):
-        meta = cell.get("metadata", {})
-        if meta.get("jupyter", {}).get("source_hidden") is True or "solution" in meta.get("tags", []):
-            return []
-    return ["no hidden solution cell (metadata.jupyter.source_hidden true, or tag 'solution')"]
+    solutions = [(i, c) for i, c in enumerate(nb.get("cells", [])) if has_tag(c, SOLUTION_TAG)]
+    if not solutions:
+        return [f"no solution cell (tag '{SOLUTION_TAG}')"]
+    return [f"{_label(i)} is tagged '{SOLUTION_TAG}' but not collapsed (metadata.jupyter.source_hidden true)"
+            for i, c in solutions if not is_hidden(c)]
+
+
+_HANDS_IN_MY_RE = re.compile(r"\(\s*my_\w+\s*\)")  # a call given the student's function: the exercise's check
+_DEFINES_SOLUTION_RE = re.compile(r"^def solution_\w+\(|^# One solution", re.MULTILINE)
+
+
+@rule
+def check_exercise_tags(nb):
+    """The student edition drops the cells tagged solution and empties those tagged exercise-check: an untagged
+    solution would be handed out."""
+    problems = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        if _DEFINES_SOLUTION_RE.search(source(cell)) and not has_tag(cell, SOLUTION_TAG):
+            problems.append(f"{_label(i)} holds a solution but is not tagged '{SOLUTION_TAG}'")
+        if any(_HANDS_IN_MY_RE.search(line) for line in code_lines(cell)) and not has_tag(cell, EXERCISE_CHECK_TAG):
+            problems.append(f"{_label(i)} checks a my_ function but is not tagged '{EXERCISE_CHECK_TAG}'")
+        if has_tag(cell, SOLUTION_TAG) and has_tag(cell, EXERCISE_CHECK_TAG):
+            problems.append(f"{_label(i)} is tagged both '{SOLUTION_TAG}' and '{EXERCISE_CHECK_TAG}'")
+    return problems
 
 
 @rule
@@ -198,23 +246,29 @@ def check_recap_at_end(nb):
 
 
 @rule
-def check_widget_cells_ignore_output(nb):
-    return [f"{_label(i)} uses widgets but does not start with '{IGNORE_MARKER}'"
+def check_no_marker_comments(nb):
+    return [f"{_label(i)} has an nbval marker in its code: use the cell tag instead (e.g. '{CHECK_TAG}')"
             for i, cell in enumerate(nb.get("cells", []))
-            if cell.get("cell_type") == "code" and is_widget_cell(cell)
-            and not source(cell).lstrip().startswith(IGNORE_MARKER)]
+            if cell.get("cell_type") == "code" and "NBVAL_" in source(cell)]
+
+
+@rule
+def check_widget_cells_ignore_output(nb):
+    return [f"{_label(i)} uses widgets but is not tagged '{IGNORE_TAG}'"
+            for i, cell in enumerate(nb.get("cells", []))
+            if cell.get("cell_type") == "code" and is_widget_cell(cell) and not has_tag(cell, IGNORE_TAG)]
 
 
 @rule
 def check_has_checked_output(nb):
     marked = [(i, c) for i, c in enumerate(nb.get("cells", []))
-              if c.get("cell_type") == "code" and has_marker(c, CHECK_MARKER)]
+              if c.get("cell_type") == "code" and has_tag(c, CHECK_TAG)]
     if not marked:
-        return [f"no '# {CHECK_MARKER}' cell: nbval --nbval-lax compares no output of this notebook"]
-    problems = [f"{_label(i)} is marked {CHECK_MARKER} and also NBVAL_IGNORE_OUTPUT"
-                for i, c in marked if has_marker(c, "NBVAL_IGNORE_OUTPUT")]
+        return [f"no cell tagged '{CHECK_TAG}': nbval --nbval-lax compares no output of this notebook"]
+    problems = [f"{_label(i)} is tagged both '{CHECK_TAG}' and '{IGNORE_TAG}'"
+                for i, c in marked if has_tag(c, IGNORE_TAG)]
     if not any(c.get("outputs") for _, c in marked):
-        problems.append(f"every '# {CHECK_MARKER}' cell has an empty saved output: nothing is compared")
+        problems.append(f"every '{CHECK_TAG}' cell has an empty saved output: nothing is compared")
     return problems
 
 
@@ -261,6 +315,24 @@ def check_names(directory: Path) -> list[str]:
     return problems
 
 
+def round_trip_problems(path: Path) -> list[str]:
+    """What differs when nbformat reads, normalizes and writes the notebook again, as the Jupyter server
+    does on every save; empty when the file comes back byte for byte."""
+    raw = path.read_bytes()
+    nb = nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+    changes, normalized = nbformat.validator.normalize(nb)
+    buffer = io.StringIO()
+    nbformat.write(nbformat.from_dict(normalized), buffer)
+    written = buffer.getvalue().encode("utf-8")
+    problems = [f"nbformat's normalize changes {changes} thing(s)"] if changes else []
+    if written != raw:
+        old, new = raw.decode("utf-8", "replace").splitlines(), written.decode("utf-8").splitlines()
+        line = next((n for n, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        problems.append(f"not saved as nbformat writes it ({len(raw)} bytes, rewritten {len(written)}); first "
+                        f"difference at line {line + 1}: {old[line] if line < len(old) else '<end>'!r}")
+    return problems
+
+
 def check_notebook(path: Path) -> dict[str, list[str]]:
     """Every rule's problems for one notebook file; only rules that found something are listed."""
     try:
@@ -294,6 +366,12 @@ def test_notebook_hygiene(path, check):
     assert not problems, f"{path.name} [{check}]:\n  " + "\n  ".join(problems)
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_notebook_survives_a_save_unchanged(path):
+    problems = round_trip_problems(path)
+    assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
+
+
 # ---------------------------------------------------------------------------------------------- the rules fail
 def _dump(nb) -> str:
     """The notebook's JSON as saved, without nbformat's validation (some defects make it invalid)."""
@@ -305,25 +383,35 @@ def good_notebook() -> nbformat.NotebookNode:
     cells = [
         v4.new_markdown_cell("# 99 A sample\n\n## Learning goals\n- one\n- two"),
         v4.new_code_cell("import torch\nfrom zsct_lib import exercises, pseudo"),
-        v4.new_code_cell("# NBVAL_CHECK_OUTPUT\nprint(torch.zeros(2, 3).shape)",
+        v4.new_code_cell("print(torch.zeros(2, 3).shape)", metadata={"tags": [CHECK_TAG]},
                          outputs=[v4.new_output("stream", name="stdout", text="torch.Size([2, 3])\n")]),
-        v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\nimport ipywidgets as widgets\n"
-                         "widgets.interact(lambda q=0.5: q, q=widgets.FloatSlider(0.5, min=0, max=1))"),
-        v4.new_code_cell("def my_label(p):\n    raise NotImplementedError\n\nexercises.check_mpt_pseudo_label(my_label)",
+        v4.new_code_cell("import ipywidgets as widgets\n"
+                         "widgets.interact(lambda q=0.5: q, q=widgets.FloatSlider(0.5, min=0, max=1))",
+                         metadata={"tags": [IGNORE_TAG]}),
+        v4.new_code_cell("def my_label(p):\n    raise NotImplementedError"),
+        v4.new_code_cell("result = exercises.check_mpt_pseudo_label(my_label)",
+                         metadata={"tags": [EXERCISE_CHECK_TAG, CHECK_TAG]},
                          outputs=[v4.new_output("stream", name="stdout", text="NOT YET: not implemented\n")]),
-        v4.new_code_cell("exercises.check_mpt_pseudo_label(pseudo.mpt_pseudo_label)",
-                         metadata={"jupyter": {"source_hidden": True}, "tags": ["solution"]}),
+        v4.new_code_cell("# One solution (expand to read it).\ndef solution_label(p):\n"
+                         "    return pseudo.mpt_pseudo_label(p)\n\n\n"
+                         "result = exercises.check_mpt_pseudo_label(solution_label)",
+                         metadata={"jupyter": {"source_hidden": True}, "tags": [SOLUTION_TAG, CHECK_TAG]},
+                         outputs=[v4.new_output("stream", name="stdout", text="PASSED: agrees\n")]),
         v4.new_markdown_cell("## Recap\n- done"),
     ]
     for n, cell in enumerate((c for c in cells if c.cell_type == "code"), start=1):
         cell.execution_count = n
     nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": KERNEL_DISPLAY_NAME, "language": "python"}
     return nb
 
 
-def _first_code(nb, marker):
-    return next(c for c in nb.cells if c.cell_type == "code" and marker in source(c))
+def _first_code(nb, text):
+    return next(c for c in nb.cells if c.cell_type == "code" and text in source(c))
+
+
+def _untag(cell, tag):
+    cell.metadata.tags = [t for t in cell.metadata.get("tags", []) if t != tag]
 
 
 def _break_validity(nb):
@@ -332,6 +420,10 @@ def _break_validity(nb):
 
 def _break_kernel(nb):
     nb.metadata.kernelspec.name = "zsct-venv"
+
+
+def _break_display_name(nb):
+    nb.metadata.kernelspec.display_name = "Python 3"
 
 
 def _break_widget_state(nb):
@@ -360,7 +452,11 @@ def _break_checker(nb):
 def _break_solution(nb):
     for cell in nb.cells:
         cell.metadata.pop("jupyter", None)
-        cell.metadata.pop("tags", None)
+
+
+def _break_exercise_tags(nb):
+    for cell in nb.cells:
+        _untag(cell, EXERCISE_CHECK_TAG)
 
 
 def _break_recap(nb):
@@ -369,14 +465,18 @@ def _break_recap(nb):
     nb.cells.extend(v4.new_markdown_cell("More.") for _ in range(RECAP_WITHIN_LAST))
 
 
+def _break_marker_comment(nb):
+    cell = _first_code(nb, "torch.zeros")
+    cell.source = "# NBVAL_CHECK_OUTPUT\n" + source(cell)
+
+
 def _break_widget_marker(nb):
-    cell = _first_code(nb, "interact")
-    cell.source = source(cell).replace(IGNORE_MARKER + "\n", "") + "\n" + IGNORE_MARKER
+    _untag(_first_code(nb, "interact"), IGNORE_TAG)
 
 
 def _break_checked_output(nb):
-    cell = _first_code(nb, CHECK_MARKER)
-    cell.source = source(cell).replace("# " + CHECK_MARKER + "\n", "")
+    for cell in nb.cells:
+        _untag(cell, CHECK_TAG)
 
 
 def _break_local_path(nb):
@@ -391,13 +491,16 @@ def _break_import(nb):
 BREAKERS = {
     "valid_nbformat": _break_validity,
     "kernelspec_python3": _break_kernel,
+    "kernel_display_name": _break_display_name,
     "no_saved_widget_state": _break_widget_state,
     "executed_in_order": _break_order,
     "no_error_outputs": _break_errors,
     "learning_goals_at_top": _break_goals,
     "exercise_with_checker": _break_checker,
     "hidden_solution": _break_solution,
+    "exercise_tags": _break_exercise_tags,
     "recap_at_end": _break_recap,
+    "no_marker_comments": _break_marker_comment,
     "widget_cells_ignore_output": _break_widget_marker,
     "has_checked_output": _break_checked_output,
     "no_local_paths_in_outputs": _break_local_path,
@@ -465,7 +568,7 @@ def test_widget_rule_ignores_imports_and_comments():
     nb.cells.insert(1, v4.new_code_cell("from ipywidgets import interact  # the interactive part is below"))
     assert check_widget_cells_ignore_output(nb) == []
     nb.cells.insert(2, v4.new_code_cell("view = PseudoLabelView(model)\nview.widget()"))
-    assert check_widget_cells_ignore_output(nb) == ["cell 2 uses widgets but does not start with '# NBVAL_IGNORE_OUTPUT'"]
+    assert check_widget_cells_ignore_output(nb) == ["cell 2 uses widgets but is not tagged 'nbval-ignore-output'"]
 
 
 def test_local_path_rule_ignores_urls_and_images():
@@ -475,3 +578,19 @@ def test_local_path_rule_ignores_urls_and_images():
     cell.outputs.append(v4.new_output("display_data", data={"image/png": "iVBOR/tmp/work/root/AAAA",
                                                             "text/plain": "<Figure size 640x480 with 1 Axes>"}))
     assert check_no_local_paths_in_outputs(nb) == []
+
+
+def test_round_trip_check_catches_a_reformatted_notebook(tmp_path):
+    path = tmp_path / "99_good.ipynb"
+    nbformat.write(good_notebook(), str(path))
+    assert round_trip_problems(path) == []
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(nb, indent=2, sort_keys=True) + "\n", encoding="utf-8")  # another editor's indent
+    assert "not saved as nbformat writes it" in round_trip_problems(path)[0]
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False), encoding="utf-8")  # no final newline
+    assert "not saved as nbformat writes it" in round_trip_problems(path)[0]
+    del nb["cells"][0]["id"]  # an nbformat 4.5 cell without its id: reading adds one (and warns)
+    path.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert round_trip_problems(path)

@@ -285,9 +285,10 @@ def per_image_scores(predictions: torch.Tensor, labels: torch.Tensor, protocol: 
 
 def ablation_comparison(summary: dict) -> str:
     """Each ablation row's mIoU and mIoU_tail (mean ± std over seeds) beside the paper's published
-    numbers for the same row (experiments.PAPER_ABLATION), with the change from the row above."""
+    numbers for the same row (experiments.PAPER_ABLATION), with the change from the row above along
+    the paper's cumulative rows (Sty, +Cyc, +ST, +In, +Out); the other rows are variants, no step."""
     paper = summary.get("paper") or {}
-    lines = [f"{'row':<20} {'ours mIoU':>13} {'Δ':>6} {'ours tail':>13} {'Δ':>6} | {'paper mIoU':>10} {'Δ':>5} "
+    lines = [f"{'row':<24} {'ours mIoU':>13} {'Δ':>6} {'ours tail':>13} {'Δ':>6} | {'paper mIoU':>10} {'Δ':>5} "
              f"{'paper tail':>10} {'Δ':>5}"]
     previous, previous_paper = None, None
     fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
@@ -296,8 +297,8 @@ def ablation_comparison(summary: dict) -> str:
         name = entry["row"]
         ours = (entry["miou"], entry["miou_tail"])
         theirs = paper.get(name)
-        chain = name not in ("NonAdapt", "Oracle", "+Out context-aware")
-        line = (f"{name:<20} {fmt(entry['miou'], entry['miou_std']):>13} "
+        chain = name in ("Sty", "+Cyc", "+ST", "+In", "+Out")
+        line = (f"{name:<24} {fmt(entry['miou'], entry['miou_std']):>13} "
                 f"{delta(ours[0], previous[0]) if chain and previous else '':>6} "
                 f"{fmt(entry['miou_tail'], entry['miou_tail_std']):>13} "
                 f"{delta(ours[1], previous[1]) if chain and previous else '':>6} | ")

@@ -49,7 +49,7 @@ class Row:
 
 
 def _uda(sty, cyc, st, in_ct, out_ct, context=False):
-    return (f"loss.mode=uda", f"loss.sty={sty}", f"loss.cyc={cyc}", f"loss.st={st}", f"loss.in_ct={in_ct}",
+    return ("loss.mode=uda", f"loss.sty={sty}", f"loss.cyc={cyc}", f"loss.st={st}", f"loss.in_ct={in_ct}",
             f"loss.out_ct={out_ct}", f"loss.context_ct={context}")
 
 

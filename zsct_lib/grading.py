@@ -37,7 +37,6 @@ import io
 import json
 import logging
 import math
-import os
 import re
 import sys
 import tempfile
@@ -46,6 +45,8 @@ import warnings
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import ModuleType
+
+from .paths import write_text_atomically
 
 STATUSES = ("PASSED", "NOT YET", "refused", "missing", "error", "timeout")
 RESULT_MIME = "application/vnd.zsct.grade+json"       # how kernel_check's result travels back
@@ -459,21 +460,6 @@ def format_grades(grades: list[Grade], width: int = MESSAGE_WIDTH) -> str:
     return "\n".join(lines)
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename over it: never a half-written file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_grades(grades: list[Grade], out) -> list[Path]:
     """grades.csv and grades.json (a list of rows) in the folder `out`; returns their paths."""
     out = Path(out)
@@ -483,6 +469,6 @@ def write_grades(grades: list[Grade], out) -> list[Path]:
     writer.writerow([f.name for f in fields(Grade)])
     writer.writerows([[getattr(g, f.name) for f in fields(Grade)] for g in grades])
     paths = [out / "grades.csv", out / "grades.json"]
-    _write_atomically(paths[0], table.getvalue())
-    _write_atomically(paths[1], json.dumps([asdict(g) for g in grades], indent=2) + "\n")
+    write_text_atomically(paths[0], table.getvalue())
+    write_text_atomically(paths[1], json.dumps([asdict(g) for g in grades], indent=2) + "\n")
     return paths

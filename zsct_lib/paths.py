@@ -6,11 +6,13 @@
   named by the environment variable `DEMO_DIR_ENV` (ZSCT_DEMO_DIR), then results/demo, then runs/demo;
 * `dise_stage_checkpoint`, `load_dise_stage_model`: the shipped DISE-stage models (`zsct pretrain`),
   results/dise_stage_<benchmark>/seed<k>/model.pt;
-* `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs).
+* `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs);
+* `write_text_atomically`: a text file written whole or not at all (grades, student notebooks).
 """
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -102,5 +104,25 @@ def relative_to_repo(path, root=None) -> str:
         return f"<{DEMO_DIR_ENV}>/{path.parent.name}/{path.name}"
 
 
+def write_text_atomically(path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename over it: never a half-written file. The file
+    gets the usual permissions (0666 less the umask), not mkstemp's private 0600."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo", "write_text_atomically"]

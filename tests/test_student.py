@@ -1,0 +1,194 @@
+"""The student edition (zsct_lib.student): no solution survives, the exercise checks are not yet run,
+everything else is copied as is, the output folder is chosen safely, and the exercises still work.
+
+Run whole, the eight student notebooks would take about 110 s on 2 busy cores (measured with their
+kernels: 02 23 s, 06 20 s, 01 12 s, the three longest in the saved timings), and would repeat nbval's
+run of the originals. Each one runs instead, in a fresh kernel and in the edition's own folder (outside
+the repository), only what its exercises need: its first code cell (imports and setup), the cells that
+define a `my_*` function, and its check cells, whose output must be the "NOT YET" the original saved
+(8 to 9 s a notebook, mostly the kernel and the imports). What the partial run cannot see, a later cell
+that uses what only a solution defined, is checked on the code instead.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from zsct_lib.student import EXERCISE_CHECK_TAG, SOLUTION_TAG, main, student_notebook, write_student_edition
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+NAMES = [p.name for p in NOTEBOOKS]
+DEFINES_MY_RE = re.compile(r"^def my_\w+\(", re.MULTILINE)
+
+
+def read(path: Path):
+    return nbformat.read(str(path), as_version=nbformat.NO_CONVERT)
+
+
+def has_tag(cell, tag: str) -> bool:
+    return tag in cell.get("metadata", {}).get("tags", [])
+
+
+def cell_text(cell) -> str:
+    """A cell's source and the text of its outputs, as one string."""
+    return json.dumps([cell.get("source", ""), cell.get("outputs", [])], ensure_ascii=False)
+
+
+@pytest.fixture(scope="module")
+def edition(tmp_path_factory):
+    out = tmp_path_factory.mktemp("edition") / "student"
+    assert main(["--out", str(out)]) == 0
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- what is written
+def test_every_notebook_is_written_and_nothing_else(edition):
+    assert sorted(p.name for p in edition.iterdir()) == NAMES  # no temporary file left behind
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_solution_survives(edition, name):
+    original, student = read(NOTEBOOK_DIR / name), read(edition / name)
+    solutions = [c for c in original.cells if has_tag(c, SOLUTION_TAG)]
+    assert solutions, f"{name} has no cell tagged {SOLUTION_TAG!r}: nothing to remove"
+    assert not any(has_tag(c, SOLUTION_TAG) for c in student.cells)
+    assert not {c.id for c in solutions} & {c.id for c in student.cells}
+    # Every line of a solution that no other cell of the original has, and its PASSED output, are gone.
+    elsewhere = "\n".join(cell_text(c) for c in original.cells if not has_tag(c, SOLUTION_TAG))
+    kept = "\n".join(cell_text(c) for c in student.cells)
+    for cell in solutions:
+        own = [line.strip() for line in cell.source.splitlines() + ["".join(o.get("text", "")) for o in cell.outputs]
+               if line.strip() and json.dumps(line.strip(), ensure_ascii=False)[1:-1] not in elsewhere]
+        assert own, f"{name}: every line of the solution cell {cell.id} is also elsewhere"
+        assert not [line for line in own if json.dumps(line, ensure_ascii=False)[1:-1] in kept]
+    assert "PASSED" not in kept
+
+
+def bound_names(source: str) -> set[str]:
+    """The names a cell's code binds at its top level (functions, classes, assignments, imports)."""
+    python = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))  # magics
+    names = set()
+    for node in ast.parse(python).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_no_cell_needs_a_solution(edition, name):
+    """The exercises run below only in part: no cell of the student notebook may use a name that only a
+    solution cell binds (running the notebook to its end would fail there)."""
+    original, student = read(NOTEBOOK_DIR / name), read(edition / name)
+    code = [c for c in original.cells if c.cell_type == "code"]
+    only_solutions = (set().union(*(bound_names(c.source) for c in code if has_tag(c, SOLUTION_TAG)))
+                      - set().union(*(bound_names(c.source) for c in code if not has_tag(c, SOLUTION_TAG))))
+    assert only_solutions, f"{name}: its solutions bind nothing of their own"  # e.g. solution_iou_per_class
+    used = [(i, n) for i, c in enumerate(student.cells) if c.cell_type == "code"
+            for n in sorted(only_solutions) if re.search(rf"\b{n}\b", c.source)]
+    assert not used, f"{name}: cells use names that only a solution binds: {used}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_outputs_are_empty_and_the_rest_is_as_is(edition, name):
+    original, student = read(NOTEBOOK_DIR / name), read(edition / name)
+    expected = [c for c in original.cells if not has_tag(c, SOLUTION_TAG)]
+    assert [c.id for c in student.cells] == [c.id for c in expected]
+    checks = 0
+    for before, after in zip(expected, student.cells):
+        if has_tag(before, EXERCISE_CHECK_TAG):
+            checks += 1
+            assert before.outputs and "NOT YET" in before.outputs[0].text  # what the student will see
+            assert after.outputs == [] and after.execution_count is None
+            after = dict(after, outputs=before.outputs, execution_count=before.execution_count)
+        assert after == before
+    assert checks, f"{name} has no cell tagged {EXERCISE_CHECK_TAG!r}"
+    assert student.metadata == original.metadata
+    # Saved as nbformat writes it, like the originals: JupyterLab opens it unmodified.
+    text = (edition / name).read_text(encoding="utf-8")
+    assert nbformat.writes(read(edition / name)) + "\n" == text
+
+
+def test_student_notebook_leaves_its_argument_alone():
+    nb = read(NOTEBOOKS[0])
+    before = json.dumps(nb, sort_keys=True)
+    student_notebook(nb)
+    assert json.dumps(nb, sort_keys=True) == before
+
+
+# ---------------------------------------------------------------------------------------------- where it writes
+def _refused(capsys, argv, needle):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "error:" in err and needle in err, err
+
+
+def test_refuses_the_notebooks_folder_and_a_folder_inside_it(capsys, tmp_path):
+    before = sorted(p.name for p in NOTEBOOK_DIR.iterdir())
+    _refused(capsys, ["--out", str(NOTEBOOK_DIR), "--replace"], "notebooks folder")
+    _refused(capsys, ["--out", str(NOTEBOOK_DIR / "student")], "notebooks folder")
+    assert sorted(p.name for p in NOTEBOOK_DIR.iterdir()) == before
+    # The same with another source folder, named by --notebooks.
+    source = tmp_path / "course"
+    source.mkdir()
+    (source / "01_a.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook()) + "\n", encoding="utf-8")
+    _refused(capsys, ["--notebooks", str(source), "--out", str(source)], "notebooks folder")
+
+
+def test_refuses_a_folder_with_files_unless_replace(capsys, tmp_path):
+    out = tmp_path / "handout"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine\n")
+    _refused(capsys, ["--out", str(out)], "already holds files")
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    _refused(capsys, ["--out", str(out / "notes.txt")], "not a folder")
+
+    (out / NAMES[0]).write_text("an earlier edition\n")
+    assert main(["--out", str(out), "--replace"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(NAMES + ["notes.txt"])
+    assert (out / "notes.txt").read_text() == "mine\n"  # other files are left alone
+    assert read(out / NAMES[0]).cells  # the earlier notebook is replaced
+
+
+def test_refuses_a_folder_without_notebooks(capsys, tmp_path):
+    _refused(capsys, ["--notebooks", str(tmp_path), "--out", str(tmp_path / "out")], "no notebooks")
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_empty_folder_is_fine(tmp_path):
+    paths = write_student_edition(tmp_path)
+    assert [p.name for p in paths] == NAMES
+
+
+# ---------------------------------------------------------------------------------------------- the exercises run
+def exercise_cells(nb) -> list[int]:
+    """Indices of the cells the exercises need: the first code cell, those defining a my_ function, the checks."""
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return [i for i in code if i == code[0] or DEFINES_MY_RE.search(nb.cells[i].source)
+            or has_tag(nb.cells[i], EXERCISE_CHECK_TAG)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercises_run_and_say_not_yet(edition, name):
+    from nbclient import NotebookClient
+
+    original, student = read(NOTEBOOK_DIR / name), read(edition / name)
+    part = nbformat.from_dict(dict(student, cells=[student.cells[i] for i in exercise_cells(student)]))
+    checks = [c for c in part.cells if has_tag(c, EXERCISE_CHECK_TAG)]
+    assert checks and any(DEFINES_MY_RE.search(c.source) for c in part.cells)
+    NotebookClient(part, timeout=300, startup_timeout=120, kernel_name="python3",
+                   resources={"metadata": {"path": str(edition)}}).execute()
+    saved = {c.id: c.outputs for c in original.cells if c.cell_type == "code"}
+    for cell in checks:
+        assert [o.get("text") for o in cell.outputs] == [o.get("text") for o in saved[cell.id]], cell.source
+        assert cell.outputs[0].text.startswith("NOT YET")
