@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 LOWEST_VENV ?= .venv-lowest
 STUDENT_DIR ?= student
 
-.PHONY: install demo test test-fast test-lowest student figures lab ablate clean
+.PHONY: install demo test test-fast test-lowest student book figures lab ablate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test-lowest:
 student: $(STAMP)
 	$(PY) -m zsct_lib.student --out $(STUDENT_DIR) --replace
 
+# The book: the executed notebooks as a static HTML site that reads offline (open book/index.html).
+book: $(STAMP)
+	$(PY) -m zsct_lib.book --out book
+
 figures: $(STAMP)
 	$(VENV)/bin/zsct figures
 
@@ -52,4 +56,4 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
 
 clean:
-	rm -rf $(VENV) $(LOWEST_VENV) $(STUDENT_DIR) runs .pytest_cache
+	rm -rf $(VENV) $(LOWEST_VENV) $(STUDENT_DIR) book runs .pytest_cache
