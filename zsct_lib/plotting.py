@@ -868,10 +868,11 @@ def make_figures(out="figures") -> list[Path]:
     written = [architecture_figure(out / "architecture.png")]
     written.append(_save(gallery("gta_like", n=4), out / "benchmark_gta_like.png"))
     written.append(_save(gallery("synthia_like", n=4), out / "benchmark_synthia_like.png"))
-    for name in ("ablation_gta_like", "ablation_synthia_like"):
-        summary = RESULTS_DIR / name / "ablation.json"
+    for variant in ("gta_like", "synthia_like"):         # the study of Tables 3 and 4 (zsct ablate --study)
+        summary = RESULTS_DIR / f"study_{variant}" / "ablation.json"
         if summary.is_file():
-            written.append(ablation_figure(json.loads(summary.read_text()), out / f"{name}.png"))
+            written.append(_save(ablation_comparison_figure(json.loads(summary.read_text())),
+                                 out / f"ablation_{variant}.png"))
     candidates = RESULTS_DIR / "tail_candidates"
     if candidates.is_dir():
         runs = {run.name: run for run in sorted(candidates.iterdir()) if (run / "metrics.jsonl").is_file()}
