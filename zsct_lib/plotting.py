@@ -40,6 +40,24 @@ from .paths import RESULTS_DIR  # noqa: E402
 
 SOURCE_COLOUR, TARGET_COLOUR = "tab:orange", "tab:blue"
 
+# Every figure is drawn for JupyterLab at 1366 x 768 with the file browser open, where an output is shown
+# at most ~900 px wide: at most MAX_WIDTH inches at the 100 dpi a notebook shows a Figure with, and no
+# text below FONT_SIZE pt (9 pt at 100 dpi: 12-13 px high).
+MAX_WIDTH, FONT_SIZE = 9.0, 9
+
+
+def wrap_text(text: str, width: int) -> str:
+    """`text` with each of its lines wrapped at `width` characters (at spaces; words stay whole)."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(line, width, break_long_words=False, break_on_hyphens=False) or line
+                     for line in text.split("\n"))
+
+
+def chars_per_line(width_inches: float, fontsize: float = FONT_SIZE) -> int:
+    """How many characters of a `fontsize` pt text fit in `width_inches` (DejaVu Sans, ~0.53 em each)."""
+    return max(8, int(width_inches * 72 / (0.53 * fontsize)))
+
 
 # ============================================================================= pictures in a grid
 
@@ -144,8 +162,12 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
     heat = [_as_array(p) for p in images if p is not None and not _is_label_map(p) and _as_array(p).ndim == 2]
     if vmax is None and heat:
         vmax = max(float(h.max()) for h in heat) or 1.0
+    bar = 0.9 if heat else 0.0
+    panel_width = min(panel_width, (MAX_WIDTH - bar - 0.08 * (ncols - 1)) / ncols)   # at most 900 px in all
     inch = panel_width / width                                    # inches per pixel of a panel
-    band = int(round(0.3 / inch)) if any(titles) else 0           # title band above each row
+    titles = [wrap_text(t, chars_per_line(panel_width)) if t else t for t in titles]
+    lines = max([t.count("\n") + 1 for t in titles[:len(images)] if t] or [0])
+    band = int(round((0.06 + 0.17 * lines) / inch)) if lines else 0   # title band above each row
     gap = max(1, int(round(0.08 / inch)))
     mosaic = np.ones((nrows * (band + height) + (nrows - 1) * gap, ncols * width + (ncols - 1) * gap, 3), np.float32)
     for i, picture in enumerate(images):
@@ -154,8 +176,8 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
         r, c = divmod(i, ncols)
         top, left = r * (band + height + gap) + band, c * (width + gap)
         mosaic[top:top + height, left:left + width] = _tile(picture, (height, width), cmap, vmax)
-    bar = 0.9 if heat else 0.0
     head = 0.35 if suptitle else 0.0
+    inch = min(inch, (MAX_WIDTH - bar) / mosaic.shape[1])         # the gaps' rounding kept within 900 px
     size = (mosaic.shape[1] * inch + bar, mosaic.shape[0] * inch + head)
     if fig is None:
         fig = Figure(figsize=size)
@@ -169,12 +191,12 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
         if title and images[i] is not None:
             r, c = divmod(i, ncols)
             ax.text(c * (width + gap) + width / 2, r * (band + height + gap) + band * 0.55, title,
-                    ha="center", va="center", fontsize=8)
+                    ha="center", va="center", fontsize=FONT_SIZE)
     if heat:
         from matplotlib import cm, colors
 
         cax = fig.add_axes((1.0 - (bar - 0.15) / size[0], 0.12, 0.12 / size[0], 0.7 * (1.0 - head / size[1])))
-        fig.colorbar(cm.ScalarMappable(colors.Normalize(0.0, vmax), cmap), cax=cax).set_label(colorbar_label, fontsize=8)
+        fig.colorbar(cm.ScalarMappable(colors.Normalize(0.0, vmax), cmap), cax=cax).set_label(colorbar_label, fontsize=FONT_SIZE)
     if suptitle:
         fig.text(0.5, 1.0 - 0.5 * head / size[1], suptitle, ha="center", va="center", fontsize=10)
     return fig
@@ -221,7 +243,7 @@ def show_gallery(source_samples, target_samples, n: int = 4, overlay: bool = Tru
     if fig is None:
         first = next(s for _, c in columns for s in c)
         height, width = to_rgb(first[0]).shape[:2]
-        panel_w = 3.2
+        panel_w = min(3.2, MAX_WIDTH / (panels_per_domain * len(columns)))
         fig = Figure(figsize=(panel_w * panels_per_domain * len(columns), panel_w * height / width * rows + 0.5))
     else:
         fig.clear()
@@ -240,11 +262,12 @@ def show_gallery(source_samples, target_samples, n: int = 4, overlay: bool = Tru
                     if label is not None:
                         label_ax.imshow(colorize(label))
                     else:
-                        label_ax.text(0.5, 0.5, "unlabelled", ha="center", va="center", transform=label_ax.transAxes)
+                        label_ax.text(0.5, 0.5, "unlabelled", ha="center", va="center", transform=label_ax.transAxes,
+                                      fontsize=10)
             if r == 0:
-                image_ax.set_title(title + (" + label" if overlay else ""))
+                image_ax.set_title(title + (" + label" if overlay else ""), fontsize=10)
                 if label_ax is not None:
-                    label_ax.set_title(title + " label")
+                    label_ax.set_title(title + " label", fontsize=10)
             for ax in (image_ax, label_ax):
                 if ax is not None:
                     ax.set_axis_off()
@@ -275,7 +298,7 @@ def knob_figure(benchmark="gta_like", domain: str = "target", index: int = 0, he
 
 # ============================================================================= panels of the interactive views
 
-def show_panel(ax, picture, title=None, fontsize=8):
+def show_panel(ax, picture, title=None, fontsize=FONT_SIZE):
     """Draw one picture (RGB [H, W, 3], e.g. `to_rgb`, `colorize` or `mask_rgb`) into an axes, without
     ticks, with a small title."""
     ax.imshow(picture, interpolation="nearest")
@@ -293,13 +316,18 @@ def mask_rgb(mask, on=(1.0, 1.0, 1.0)) -> np.ndarray:
     return out
 
 
-def class_legend(fig, classes, ncol=7, y=0.0, fontsize=7):
-    """A legend of class colours (the Cityscapes palette) along the bottom of a figure; tail classes starred."""
+def class_legend(fig, classes, ncol=5, y=0.0, fontsize=FONT_SIZE):
+    """A legend of class colours (the Cityscapes palette) along the bottom of a figure; tail classes starred.
+    In a figure with a constrained layout it goes below the axes, which make room for it."""
     from matplotlib.patches import Patch
 
     handles = [Patch(facecolor=PALETTE[c] / 255.0, label=CLASS_NAMES[c] + (" *" if c in TAIL_CLASSES else ""))
                for c in classes]
-    if handles:
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    if handles and isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine):
+        fig.legend(handles=handles, loc="outside lower center", ncol=ncol, fontsize=fontsize, frameon=False)
+    elif handles:
         fig.legend(handles=handles, loc="lower center", ncol=ncol, fontsize=fontsize, frameon=False,
                    bbox_to_anchor=(0.5, y))
 
@@ -330,7 +358,7 @@ def class_frequency_figure(stats: dict, key: str = "pixel_share", log: bool = Tr
              "share (%)": 100.0 * float(s[key][c])}
             for set_name, s in stats.items() for c, name in enumerate(class_names[:len(s[key])])]
     if fig is None:
-        fig = Figure(figsize=(11, 3.8), layout="constrained")
+        fig = Figure(figsize=(MAX_WIDTH, 4.0), layout="constrained")
     else:
         fig.clear()
     ax = fig.subplots()
@@ -365,7 +393,7 @@ def class_weights_figure(counts, betas=(0.99, 0.999, 0.9999), class_names=CLASS_
             for beta in betas
             for c, (name, w) in enumerate(zip(class_names, class_balanced_weights(counts, beta).tolist()))]
     if fig is None:
-        fig = Figure(figsize=(11, 3.6), layout="constrained")
+        fig = Figure(figsize=(MAX_WIDTH, 4.2), layout="constrained")
     else:
         fig.clear()
     ax = fig.subplots()
@@ -384,7 +412,7 @@ def class_weights_figure(counts, betas=(0.99, 0.999, 0.9999), class_names=CLASS_
             tick.set_color("firebrick")
     ax.set_xlabel("")
     ax.set_ylabel("weight of the class in eq 7")
-    ax.legend(fontsize=8, ncols=len(betas) + 1, title=None)
+    ax.legend(fontsize=FONT_SIZE, ncols=len(betas) + 1, title=None)
     ax.set_title("class-balanced weights of the source pixel counts (they sum to K = 19); * tail class", fontsize=10)
     return fig
 
@@ -395,10 +423,13 @@ def style_code_figure(panels: dict, fig: Optional[Figure] = None) -> Figure:
     """Style codes projected to 2-D (`project_2d`), one panel per entry `title -> (codes [N, S],
     domains [N])` with domains named "source" / "target"; one colour per domain."""
     if fig is None:
-        fig = Figure(figsize=(4.2 * len(panels), 3.8), layout="constrained")
+        fig = Figure(figsize=_style_code_size(len(panels)), layout="constrained")
     else:
         fig.clear()
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    ncols = min(len(panels), 2)
+    axes = fig.subplots(-(-len(panels) // ncols), ncols, squeeze=False).flat
+    for ax in list(axes)[len(panels):]:
+        ax.set_axis_off()
     for ax, (title, (codes, domains)) in zip(axes, panels.items()):
         points, explained = project_2d(codes, return_explained=True)
         domains = np.asarray(domains)
@@ -408,9 +439,14 @@ def style_code_figure(panels: dict, fig: Optional[Figure] = None) -> Figure:
                 ax.scatter(points[chosen, 0], points[chosen, 1], s=14, alpha=0.75, color=colour, label=f"{name} images")
         ax.set_xlabel(f"PC 1 ({100 * explained[0]:.0f}% of variance)")
         ax.set_ylabel(f"PC 2 ({100 * explained[1]:.0f}%)")
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
+        ax.set_title(wrap_text(title, chars_per_line(MAX_WIDTH / ncols - 0.6, 10)), fontsize=10)
+        ax.legend(fontsize=FONT_SIZE)
     return fig
+
+
+def _style_code_size(panels: int) -> tuple[float, float]:
+    """Two panels a row (one alone when there is one), 900 px wide at most."""
+    return (min(4.5 * min(panels, 2), MAX_WIDTH), 3.8 * -(-panels // 2))
 
 
 def loss_history_figure(history: dict, log: bool = False, title: str = "", smooth: int = 5,
@@ -435,7 +471,7 @@ def loss_history_figure(history: dict, log: bool = False, title: str = "", smoot
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=FONT_SIZE)
     ax.set_title(title, fontsize=10)
     return fig
 
@@ -472,7 +508,7 @@ def loss_curves(metrics_file, keys=LOSS_CURVE_KEYS, path=None, ax=None):
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")
     ax.set_yscale("log")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=FONT_SIZE)
     ax.set_title(f"losses in {Path(metrics_file).parent.name}")
     return _save(fig, path) if fig is not None else ax
 
@@ -511,8 +547,9 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
     head classes grey), and each class's share of the true pixels beside its share of the MPT pseudo
     labels (`mpt_quality` from pseudo_label_quality). Classes with fewer than `min_pixels` true pixels
     are left out of the curves."""
-    fig = Figure(figsize=(13, 4.1))
-    axes = fig.subplots(1, 3)
+    fig = Figure(figsize=(MAX_WIDTH, 8.2 if mpt_quality is not None else 4.6), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=(1.15, 1)) if mpt_quality is not None else (fig, None)
+    axes = list(top.subplots(1, 2)) + ([bottom.subplots()] if bottom is not None else [])
     t = curves["thresholds"]
     shown = [c for c in range(len(curves["class_pixels"])) if curves["class_pixels"][c] >= min_pixels]
     for c in shown:
@@ -530,8 +567,8 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
         ax.set_ylim(-2, 102)
         ax.grid(alpha=0.3)
     handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="lower center", ncol=len(names), fontsize=8, frameon=False,
-               title="tail classes in colour, head classes in grey", title_fontsize=8)
+    top.legend(handles, names, loc="outside lower center", ncol=min(len(names), 4), fontsize=FONT_SIZE, frameon=False,
+               title="tail classes in colour, head classes in grey", title_fontsize=FONT_SIZE)
     if mpt_quality is not None:
         true_share = 100 * mpt_quality["class_pixels"] / max(mpt_quality["class_pixels"].sum(), 1)
         pseudo_share = 100 * mpt_quality["pseudo_pixels"] / max(mpt_quality["pseudo_pixels"].sum(), 1)
@@ -543,15 +580,12 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
         axes[2].bar(x + 0.2, [pseudo_share[c] for c in classes], 0.4, color=colours, edgecolor="black", lw=0.5,
                     hatch="///", label="MPT pseudo labels")
         axes[2].set_xticks(x)
-        axes[2].set_xticklabels([CLASS_NAMES[c][:6] + ("*" if c in TAIL_CLASSES else "") for c in classes],
-                                rotation=90, fontsize=7)
+        axes[2].set_xticklabels([CLASS_NAMES[c] + ("*" if c in TAIL_CLASSES else "") for c in classes],
+                                rotation=45, ha="right", rotation_mode="anchor", fontsize=FONT_SIZE)
         axes[2].set_yscale("log")
         axes[2].set_ylabel("% of pixels")
         axes[2].set_title("class shares: truth vs MPT pseudo labels (eq 12)", fontsize=9)
-        axes[2].legend(fontsize=7)
-    else:
-        axes[2].set_axis_off()
-    fig.tight_layout(rect=(0, 0.12, 1, 1))
+        axes[2].legend(fontsize=FONT_SIZE)
     return fig
 
 
@@ -570,7 +604,7 @@ def gate_histogram_figure(counts, median: float) -> Figure:
     ax.set_xlabel("transferable tail pixels in a source image (eq 13, co-occurrence rules)")
     ax.set_ylabel("source images")
     ax.set_title(f"the median gate: median = {median:g} pixels", fontsize=9)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=FONT_SIZE)
     fig.tight_layout()
     return fig
 
@@ -581,7 +615,7 @@ def context_figure(source_image, source_label, target_image, target_pseudo, resu
     option moves the content onto the target's ground. Dashed lines: where the ground begins (the row
     the library aligns on)."""
     r = result or context_transfer(source_image, source_label, target_pseudo)
-    fig = Figure(figsize=(13, 4.8))
+    fig = Figure(figsize=(MAX_WIDTH, 4.4), layout="constrained")
     axes = fig.subplots(2, 4)
     plain_image = paste(r["plain_mask"][None], source_image[None], target_image[None])[0]
     aligned_image = paste(r["aligned_mask"][None], r["shifted_image"][None], target_image[None])[0]
@@ -600,13 +634,12 @@ def context_figure(source_image, source_label, target_image, target_pseudo, resu
          + f"\n{r['aligned_sky_pixels']} pasted pixels over sky", target_row, "yellow"),
     ]
     for ax, (picture, title, ground_row, colour) in zip(axes.flat, panels):
-        show_panel(ax, picture, title)
+        show_panel(ax, picture, wrap_text(title, chars_per_line(MAX_WIDTH / 4 - 0.1)))
         if not np.isnan(ground_row):
             ax.plot([0, width - 1], [ground_row, ground_row], ls="--", color=colour, lw=1.2)
     tail_tint = np.zeros(source_label.shape + (4,), np.float32)
     tail_tint[(tail_label(source_label) != IGNORE_INDEX).cpu().numpy()] = (1.0, 0.1, 0.1, 0.6)
     axes[0, 0].imshow(tail_tint, interpolation="nearest")
-    fig.tight_layout()
     return fig
 
 
@@ -616,7 +649,7 @@ def per_class_iou_figure(results: dict, title: str = "") -> Figure:
     """Bars of per-class IoU for several summaries (name -> evaluation.summarize output); tail classes starred."""
     names = list(results)
     classes = list(results[names[0]]["per_class"])
-    fig = Figure(figsize=(13, 3.4))
+    fig = Figure(figsize=(MAX_WIDTH, 4.6), layout="constrained")
     ax = fig.subplots()
     x = np.arange(len(classes))
     width = 0.8 / len(names)
@@ -627,14 +660,13 @@ def per_class_iou_figure(results: dict, title: str = "") -> Figure:
                label=f"{name}: mIoU {format_percent(r['miou'])}, mIoU_tail {format_percent(r['miou_tail'])}")
     ax.set_xticks(x)
     ax.set_xticklabels([c + (" *" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes],
-                       rotation=45, ha="right", fontsize=8)
+                       rotation=45, ha="right", rotation_mode="anchor", fontsize=FONT_SIZE)
     for i, c in enumerate(classes):
         if CLASS_NAMES.index(c) in TAIL_CLASSES:
             ax.axvspan(i - 0.45, i + 0.45, color="gold", alpha=0.15, lw=0)
     ax.set_ylabel("IoU (%)")
-    ax.set_title(title or f"per-class IoU ({results[names[0]]['protocol']} protocol; * tail, shaded)", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    ax.set_title(title or f"per-class IoU ({results[names[0]]['protocol']} protocol; * tail, shaded)", fontsize=10)
+    ax.legend(fontsize=FONT_SIZE)
     return fig
 
 
@@ -643,19 +675,18 @@ def confusion_figure(cm, title: str = "confusion matrix (rows: truth, normalised
     cm = np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm, dtype=np.float64)
     rows = cm.sum(axis=1, keepdims=True)
     share = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    fig = Figure(figsize=(6.4, 5.6))
+    fig = Figure(figsize=(7.6, 7.0), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(share, cmap="viridis", vmin=0, vmax=1)
-    names = [n[:9] + ("*" if i in TAIL_CLASSES else "") for i, n in enumerate(CLASS_NAMES[:len(cm)])]
+    names = [n + ("*" if i in TAIL_CLASSES else "") for i, n in enumerate(CLASS_NAMES[:len(cm)])]
     ax.set_xticks(range(len(cm)))
     ax.set_yticks(range(len(cm)))
-    ax.set_xticklabels(names, rotation=90, fontsize=7)
-    ax.set_yticklabels(names, fontsize=7)
+    ax.set_xticklabels(names, rotation=90, fontsize=FONT_SIZE)
+    ax.set_yticklabels(names, fontsize=FONT_SIZE)
     ax.set_xlabel("prediction")
     ax.set_ylabel("truth")
-    ax.set_title(title, fontsize=9)
-    fig.colorbar(image, ax=ax, fraction=0.046)
-    fig.tight_layout()
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, fraction=0.046).ax.tick_params(labelsize=FONT_SIZE)
     return fig
 
 
@@ -701,16 +732,18 @@ def ablation_comparison_figure(summary: dict) -> Figure:
 def qualitative_figure(view: ModelComparisonView, indices) -> Figure:
     """A grid of target images: image, ground truth and each model's prediction, one row per index."""
     columns = 2 + len(view.names)
-    fig = Figure(figsize=(2.8 * columns, 1.55 * len(indices) + 0.6))
+    panel = min(2.8, MAX_WIDTH / columns)
+    height, width = view.images.shape[-2:]
+    fig = Figure(figsize=(panel * columns, (panel * height / width + 0.3) * len(indices) + 0.45), layout="constrained")
     axes = fig.subplots(len(indices), columns, squeeze=False)
     for row, i in enumerate(indices):
         title = row == 0
         show_panel(axes[row, 0], to_rgb(view.images[i]), "target image" if title else None)
         show_panel(axes[row, 1], colorize(view.labels[i]), "ground truth" if title else None)
         for j, name in enumerate(view.names):
-            show_panel(axes[row, 2 + j], colorize(view.predictions[name][i]), name if title else None)
-            axes[row, 2 + j].set_xlabel(f"mIoU {format_percent(view.scores[name][i]['miou'])}", fontsize=7)
-    fig.tight_layout()
+            show_panel(axes[row, 2 + j], colorize(view.predictions[name][i]),
+                       wrap_text(name, chars_per_line(panel - 0.1)) if title else None)
+            axes[row, 2 + j].set_xlabel(f"mIoU {format_percent(view.scores[name][i]['miou'])}", fontsize=FONT_SIZE)
     return fig
 
 
@@ -724,7 +757,7 @@ def ablation_figure(summary: dict, path=None):
             for key, label in (("miou", "mIoU"), ("miou_tail", "mIoU_tail")):
                 if seed_result[key] is not None:
                     records.append({"row": entry["row"], "metric": label, "IoU (%)": seed_result[key]})
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 4))
     if records:
         import pandas as pd
 
@@ -743,7 +776,7 @@ def learning_curves_figure(runs: dict, classes=("pole", "traffic light", "traffi
     its eval.json the final point).
     """
     panels = ("mIoU", "mIoU_tail", *classes)
-    fig, axes = plt.subplots(2, (len(panels) + 1) // 2, figsize=(12, 5.2), sharex=True)
+    fig, axes = plt.subplots(2, (len(panels) + 1) // 2, figsize=(MAX_WIDTH, 5.6), sharex=True)
     for name, folder in runs.items():
         folder = Path(folder)
         points = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()
@@ -764,7 +797,7 @@ def learning_curves_figure(runs: dict, classes=("pole", "traffic light", "traffi
     for ax in axes.flat[len(panels):]:
         ax.set_axis_off()
     axes.flat[0].set_ylabel("IoU (%)")
-    axes.flat[0].legend(fontsize=8)
+    axes.flat[0].legend(fontsize=FONT_SIZE)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -783,9 +816,10 @@ def _save(fig, path):
 
 def architecture_figure(path=None):
     """Fig. 1 of the paper as boxes and arrows: shared stem, Ec/Es/Et, Gc, Gs/Gt, the losses, content transfer."""
-    fig, ax = plt.subplots(figsize=(12, 5.6))
-    ax.set_xlim(0, 12)
-    ax.set_ylim(0, 6)
+    fig, ax = plt.subplots(figsize=(MAX_WIDTH, 6.6))
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.9, bottom=0.01)
+    ax.set_xlim(0, 8.2)
+    ax.set_ylim(-2.9, 5.3)
     ax.axis("off")
 
     def box(x, y, text, color, w=1.5, h=0.6):
@@ -795,7 +829,7 @@ def architecture_figure(path=None):
     def arrow(x0, y0, x1, y1, text=""):
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", lw=1))
         if text:
-            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, text, fontsize=7, ha="center", color="dimgray")
+            ax.text((x0 + x1) / 2, (y0 + y1) / 2 + 0.12, text, fontsize=FONT_SIZE, ha="center", color="dimgray")
 
     box(0.8, 4.6, "source Is, Ys", "#ffe9c6")
     box(0.8, 1.6, "target It", "#d4ecff")
@@ -819,14 +853,15 @@ def architecture_figure(path=None):
               "cycle (eqs 3, 4, 10) and reconstruction (eq 11)\n"
               "adversarial: output space (Pt) and images (Is2t, It2s)\n"
               "self-training: MPT pseudo label Ỹt (eq 12)")
-    ax.text(8.3, 4.2, losses, fontsize=8, va="center", bbox=dict(facecolor="white", edgecolor="gray"))
+    ax.text(0.1, 0.6, losses, fontsize=FONT_SIZE, va="top", bbox=dict(facecolor="white", edgecolor="gray"))
     ct = ("content transfer (stage 2)\n"
           "Ms_tail (eq 13) ⊙ Mt_head (eq 14) = M_ct (eq 15)\n"
           "It_ct = M_ct ⊙ Is2t + (1 - M_ct) ⊙ It   (eq 16, input level)\n"
           "Ỹ't_ct = M_ct ⊙ Ys + (1 - M_ct) ⊙ Ỹt_ct   (eq 17, output level)\n"
           "L_seg_ct = CE(Gc(Ec(It_ct)), Ỹ't_ct)   (eq 18)")
-    ax.text(8.3, 1.6, ct, fontsize=8, va="center", bbox=dict(facecolor="#fff5f5", edgecolor="firebrick"))
-    ax.set_title("Zero-style loss and tail-class content transfer on DISE's architecture (the paper's Fig. 1)")
+    ax.text(0.1, -1.0, ct, fontsize=FONT_SIZE, va="top", bbox=dict(facecolor="#fff5f5", edgecolor="firebrick"))
+    ax.set_title("Zero-style loss and tail-class content transfer on DISE's architecture\n(the paper's Fig. 1)",
+                 fontsize=11)
     return _save(fig, path)
 
 
@@ -840,7 +875,7 @@ def demo_figure(nonadapt_checkpoint, full_checkpoint, path=None, n=4):
     nonadapt, cfg = load_model(nonadapt_checkpoint)
     full, _ = load_model(full_checkpoint)
     source, _, val = build_datasets(cfg.data)
-    fig, axes = plt.subplots(n, 5, figsize=(15, 2.0 * n))
+    fig, axes = plt.subplots(n, 5, figsize=(MAX_WIDTH, 1.05 * n + 0.5), layout="constrained")
     for row in range(n):
         image, label = val[row]
         pred_na = nonadapt.predict(image[None])[0].argmax(0)
@@ -857,8 +892,7 @@ def demo_figure(nonadapt_checkpoint, full_checkpoint, path=None, n=4):
             axes[row, col].set_xticks([])
             axes[row, col].set_yticks([])
             if row == 0:
-                axes[row, col].set_title(title, fontsize=10)
-    fig.tight_layout()
+                axes[row, col].set_title(wrap_text(title, chars_per_line(MAX_WIDTH / 5 - 0.1)), fontsize=FONT_SIZE)
     return _save(fig, path)
 
 

@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from .analysis import per_image_scores, predict_logits, predict_probabilities, pseudo_label_quality
 from .content_transfer import head_mask, plain_tail_mask, source_tail_mask, tail_pixel_count, transfer_batch
 from .labels import CLASS_NAMES, IGNORE_INDEX, PALETTE, TAIL_CLASSES, colorize
-from .plotting import class_legend, format_percent, mask_rgb, present_classes, show_panel, to_rgb
+from .plotting import (FONT_SIZE, MAX_WIDTH, chars_per_line, class_legend, format_percent, mask_rgb, present_classes,
+                       show_panel, to_rgb, wrap_text)
 from .pseudo import class_thresholds, mpt_pseudo_label
 
 
@@ -66,10 +67,9 @@ class PseudoLabelView:
         r = self.compute(self.defaults["index"] if index is None else index,
                          self.defaults["quantile"] if quantile is None else quantile,
                          self.defaults["cap"] if cap is None else cap)
-        fig = Figure(figsize=(13, 2.7))
-        grid = fig.add_gridspec(1, 6, width_ratios=[1, 1, 1, 1, 0.32, 0.75], left=0.005, right=0.99, top=0.8,
-                                bottom=0.24, wspace=0.06)
-        axes = [fig.add_subplot(grid[0, i]) for i in (0, 1, 2, 3, 5)]
+        fig = Figure(figsize=(MAX_WIDTH, 5.0), layout="constrained")     # 900 px: pictures 2 x 2, thresholds beside
+        grid = fig.add_gridspec(2, 3, width_ratios=[1, 1, 0.62])
+        axes = [fig.add_subplot(grid[r, c]) for r, c in ((0, 0), (0, 1), (1, 0), (1, 1))] + [fig.add_subplot(grid[:, 2])]
         i = r["index"]
         show_panel(axes[0], to_rgb(self.images[i]), f"target image {i}")
         show_panel(axes[1], colorize(self.labels[i]), "true label (not used in training)")
@@ -83,12 +83,13 @@ class PseudoLabelView:
                      edgecolor="black", lw=0.5)
         axes[4].axvline(r["cap"], color="firebrick", ls="--", lw=1)
         axes[4].set_yticks(y)
-        axes[4].set_yticklabels([CLASS_NAMES[c] + (" *" if c in TAIL_CLASSES else "") for c in predicted], fontsize=7)
+        axes[4].set_yticklabels([CLASS_NAMES[c] + (" *" if c in TAIL_CLASSES else "") for c in predicted],
+                                fontsize=FONT_SIZE)
         axes[4].set_xlim(0, 1)
         axes[4].invert_yaxis()
-        axes[4].set_title(f"thres[k]: quantile {r['quantile']:.2f}, cap {r['cap']:.2f}", fontsize=8)
-        axes[4].tick_params(axis="x", labelsize=7)
-        class_legend(fig, present_classes(self.labels[i], r["pseudo"]), ncol=10, fontsize=7)
+        axes[4].set_title(f"thres[k]:\nquantile {r['quantile']:.2f}\ncap {r['cap']:.2f}", fontsize=FONT_SIZE)
+        axes[4].tick_params(axis="x", labelsize=FONT_SIZE)
+        class_legend(fig, present_classes(self.labels[i], r["pseudo"]), ncol=5)
         return fig
 
     def widget(self):
@@ -178,22 +179,23 @@ class ContentTransferView:
     def figure(self, **choice) -> Figure:
         r = self.compute(**{**self.defaults, **choice})
         s, t = r["source"], r["target"]
-        fig = Figure(figsize=(12, 5.4))
+        fig = Figure(figsize=(MAX_WIDTH, 6.6), layout="constrained")     # 900 px wide, 9 pt text
         axes = fig.subplots(3, 4)
-        show_panel(axes[0, 0], to_rgb(self.source_images[s]), f"source Is (image {s})")
-        show_panel(axes[0, 1], colorize(self.source_labels[s]), "source label Ys")
+        title = lambda text: wrap_text(text, chars_per_line(MAX_WIDTH / 4 - 0.1))  # noqa: E731
+        show_panel(axes[0, 0], to_rgb(self.source_images[s]), title(f"source Is (image {s})"))
+        show_panel(axes[0, 1], colorize(self.source_labels[s]), title("source label Ys"))
         show_panel(axes[0, 2], mask_rgb(r["source_tail"]),
-                   "Ms_tail (eq 13" + (", co-occurrence rules)" if r["rules"] else ", no rules)"))
-        show_panel(axes[0, 3], to_rgb(self.s2t[s, t]), "Is2t: source in target style (eq 1)")
-        show_panel(axes[1, 0], to_rgb(self.target_images[t]), f"target It (image {t})")
-        show_panel(axes[1, 1], colorize(self.target_pseudo[t]), "pseudo label Ỹt (eq 12)")
+                   title("Ms_tail (eq 13" + (", co-occurrence rules)" if r["rules"] else ", no rules)")))
+        show_panel(axes[0, 3], to_rgb(self.s2t[s, t]), title("Is2t: source in target style (eq 1)"))
+        show_panel(axes[1, 0], to_rgb(self.target_images[t]), title(f"target It (image {t})"))
+        show_panel(axes[1, 1], colorize(self.target_pseudo[t]), title("pseudo label Ỹt (eq 12)"))
         show_panel(axes[1, 2], mask_rgb(r["head_mask"]) if r["head"] else np.ones(r["mask"].shape + (3,), np.float32),
-                   "Mt_head (eq 14)" if r["head"] else "Mt_head off: everywhere")
-        show_panel(axes[1, 3], mask_rgb(r["mask"], on=(1.0, 0.25, 0.25)), f"M_ct (eq 15): {r['transferred_pixels']} px")
-        show_panel(axes[2, 0], to_rgb(r["transferred"]), "It_ct (eq 16)")
-        show_panel(axes[2, 1], colorize(r["pseudo_ct"]), "Ỹt_ct = MPT(Gc(Ec(It_ct)))")
+                   title("Mt_head (eq 14)" if r["head"] else "Mt_head off: everywhere"))
+        show_panel(axes[1, 3], mask_rgb(r["mask"], on=(1.0, 0.25, 0.25)), title(f"M_ct (eq 15): {r['transferred_pixels']} px"))
+        show_panel(axes[2, 0], to_rgb(r["transferred"]), title("It_ct (eq 16)"))
+        show_panel(axes[2, 1], colorize(r["pseudo_ct"]), title("Ỹt_ct = MPT(Gc(Ec(It_ct)))"))
         show_panel(axes[2, 2], colorize(r["label_ct"]),
-                   "Ỹ't_ct (eq 17): Ys pasted" if r["output"] else "output level off: Ỹt_ct as is")
+                   title("Ỹ't_ct (eq 17): Ys pasted" if r["output"] else "output level off: Ỹt_ct as is"))
         axes[2, 3].set_axis_off()
         gate_line = (f"tail pixels {r['count']} vs median {self.median:g}: "
                      + ("passes" if self.passes_gate(s) else "below the median"))
@@ -205,10 +207,9 @@ class ContentTransferView:
                 f"of which over target pixels\nnot known as head: {r['covered_not_head']}\n\n"
                 f"rules {'on' if r['rules'] else 'off'}, head mask {'on' if r['head'] else 'off'},\n"
                 f"output level {'on' if r['output'] else 'off'}")
-        axes[2, 3].text(0.0, 0.5, text, fontsize=8, va="center", family="monospace")
-        class_legend(fig, present_classes(self.source_labels[s], self.target_pseudo[t], r["label_ct"]), ncol=10,
-                     fontsize=7)
-        fig.subplots_adjust(left=0.005, right=0.995, top=0.95, bottom=0.08, wspace=0.04, hspace=0.28)
+        axes[2, 3].text(0.0, 0.5, wrap_text(text.replace("\n\n", "\n"), 27), fontsize=FONT_SIZE, va="center",
+                        family="monospace")
+        class_legend(fig, present_classes(self.source_labels[s], self.target_pseudo[t], r["label_ct"]), ncol=5)
         return fig
 
     def widget(self):
@@ -265,29 +266,29 @@ class ModelComparisonView:
                          self.defaults["errors"] if errors is None else errors)
         i = r["index"]
         columns = 2 + len(self.names)
-        fig = Figure(figsize=(3.1 * columns, 3.9 if r["errors"] else 2.2))
+        panel = min(3.1, MAX_WIDTH / columns)                         # 900 px wide at most
+        fig = Figure(figsize=(panel * columns, 4.1 if r["errors"] else 2.8), layout="constrained")
+        title = lambda text: wrap_text(text, chars_per_line(panel - 0.1))  # noqa: E731
         axes = fig.subplots(2 if r["errors"] else 1, columns, squeeze=False)
-        show_panel(axes[0, 0], to_rgb(self.images[i]), f"target val image {i}")
+        show_panel(axes[0, 0], to_rgb(self.images[i]), title(f"target val image {i}"))
         show_panel(axes[0, 1], colorize(self.labels[i]), "ground truth")
         for j, name in enumerate(self.names):
             score = r["scores"][name]
             show_panel(axes[0, 2 + j], colorize(r["predictions"][name]),
-                       f"{name}: mIoU {format_percent(score['miou'])}, tail {format_percent(score['miou_tail'])}")
+                       title(f"{name}: mIoU {format_percent(score['miou'])}, tail {format_percent(score['miou_tail'])}"))
         if r["errors"]:
             axes[1, 0].set_axis_off()
             axes[1, 1].set_axis_off()
             tail = plain_tail_mask(self.labels[i])
             axes[1, 1].text(0.0, 0.5, "red: wrong pixels\nyellow: wrong tail-class\npixels (true class is tail)",
-                            fontsize=8, va="center")
+                            fontsize=FONT_SIZE, va="center")
             for j, name in enumerate(self.names):
                 wrong = r["wrong"][name]
                 picture = 0.35 * to_rgb(self.images[i])
                 picture[wrong.numpy()] = (0.9, 0.1, 0.1)
                 picture[(wrong & tail).numpy()] = (1.0, 0.9, 0.0)
-                show_panel(axes[1, 2 + j], picture, f"{name}: {int(wrong.sum())} wrong pixels")
-        class_legend(fig, present_classes(self.labels[i], *r["predictions"].values()), ncol=10, fontsize=7)
-        fig.subplots_adjust(left=0.005, right=0.995, top=0.92 if r["errors"] else 0.86,
-                            bottom=0.1 if r["errors"] else 0.2, wspace=0.04, hspace=0.2)
+                show_panel(axes[1, 2 + j], picture, title(f"{name}: {int(wrong.sum())} wrong pixels"))
+        class_legend(fig, present_classes(self.labels[i], *r["predictions"].values()), ncol=5)
         return fig
 
     def widget(self):
