@@ -1,11 +1,11 @@
 """Checkpoints: written atomically (temporary file, fsync, rename), read with weights_only=True."""
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import torch
+
+from .paths import write_atomically
 
 FORMAT = "zsct-checkpoint-1"
 
@@ -24,17 +24,7 @@ def atomic_save(obj, path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink()  # left by a process killed mid-write (SIGKILL cannot be caught)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, lambda handle: torch.save(obj, handle), binary=True)
 
 
 def save_checkpoint(path, model, optimizers: dict, step: int, config: dict) -> None:

@@ -7,7 +7,8 @@
 * `dise_stage_checkpoint`, `load_dise_stage_model`: the shipped DISE-stage models (`zsct pretrain`),
   results/dise_stage_<benchmark>/seed<k>/model.pt;
 * `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs);
-* `write_text_atomically`: a text file written whole or not at all (grades, student notebooks).
+* `write_atomically`, `write_text_atomically`: a file written whole or not at all (checkpoints, grades,
+  student notebooks).
 """
 from __future__ import annotations
 
@@ -104,17 +105,18 @@ def relative_to_repo(path, root=None) -> str:
         return f"<{DEMO_DIR_ENV}>/{path.parent.name}/{path.name}"
 
 
-def write_text_atomically(path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename over it: never a half-written file. The file
-    gets the usual permissions (0666 less the umask), not mkstemp's private 0600."""
+def write_atomically(path, write, binary: bool = False) -> None:
+    """Call `write(handle)` on a temporary file beside `path`, then rename it over `path`: a crash or a
+    full disk during the write leaves any previous file untouched and no half-written file behind. The
+    file gets the usual permissions (0666 less the umask), not mkstemp's private 0600."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
+        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -124,5 +126,10 @@ def write_text_atomically(path, text: str) -> None:
         raise
 
 
+def write_text_atomically(path, text: str) -> None:
+    """A text file written whole or not at all (`write_atomically`)."""
+    write_atomically(path, lambda handle: handle.write(text))
+
+
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo", "write_text_atomically"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo", "write_atomically", "write_text_atomically"]
