@@ -36,6 +36,9 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     # a second call reuses the finished runs
     again = run_ablation("tiny", tmp_path, seeds=2, overrides=TINY, jobs=1, schedule=schedule)
     assert again["rows"] == summary["rows"]
+    assert (tmp_path / "ablation.log").read_text().splitlines() == log                # one line per training
+    out = capsys.readouterr()
+    assert "reused, trained earlier" in out.out + out.err                           # said, not logged
 
 
 def test_row_selection_checks_dependencies():

@@ -245,15 +245,18 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     started = time.perf_counter()
     for phase in phases:
         batch = jobs_for(phase)
+        reused = {index for index, (_, (_, run, _)) in enumerate(batch) if (Path(run) / "eval.json").exists()}
 
-        def finished(index, result, batch=batch):
+        def finished(index, result, batch=batch, reused=reused):
             row_name, (_, run, _) = batch[index]
+            when = "reused, trained earlier" if index in reused else f"{time.perf_counter() - started:.0f} s since start"
             line = (f"{bar.n + 1}/{bar.total} {row_name} {Path(run).name}: mIoU {result['miou']}, mIoU_tail "
-                    f"{result['miou_tail']} ({run}; {time.perf_counter() - started:.0f} s since start)")
-            with open(log, "a") as handle:
-                handle.write(line + "\n")
+                    f"{result['miou_tail']} ({run}; {when})")
             bar.write(line)
             bar.update(1)
+            if index not in reused:         # the log keeps one line per training, however often a study resumes
+                with open(log, "a") as handle:
+                    handle.write(line + "\n")
 
         for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs, finished)):
             results.setdefault(row_name, []).append(result)
