@@ -256,9 +256,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     result.update(step=end, config=cfg.to_dict())
     if rank == 0:
         result["pseudo_labels"] = diagnose_pseudo_labels(end)
-        stage1 = [json.loads(line) for line in metrics_path.read_text().splitlines()
-                  if '"pseudo_labels"' in line] if metrics_path.exists() else []
-        stage1 = [r for r in stage1 if r["step"] == cfg.train.iterations and cfg.train.ct_iterations > 0]
+        stage1 = [r for r in read_metrics(metrics_path, "pseudo_labels")
+                  if r["step"] == cfg.train.iterations and cfg.train.ct_iterations > 0]
         if stage1:
             result["pseudo_labels_stage1"] = stage1[-1]["pseudo_labels"]
         tmp = out / "eval.json.tmp"
