@@ -130,7 +130,7 @@ def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
     st = run("plus_ST")
     assert st["config"]["train"]["init_checkpoint"] == "results/dise_stage_gta_like/seed0/model.pt"
     assert st["config"]["model"]["freeze_bn"] and st["config"]["optim"]["lr_decay"] == "whole_run"
-    assert st["config"]["optim"]["seg_lr"] == 1e-2 and st["pseudo_labels_stage1"]["images"] == 2
+    assert st["config"]["optim"]["seg_lr"] == 4e-3 and st["pseudo_labels_stage1"]["images"] == 2
     nonadapt = run("NonAdapt")
     assert nonadapt["config"]["train"]["iterations"] == 6 and nonadapt["config"]["train"]["init_checkpoint"] == ""
     assert run("plus_Out_class-weighted")["config"]["loss"]["seg_ct_class_weighted"]
