@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from zsct_lib.experiments import ROWS, AblationError, Schedule, run_ablation, select_rows
+from zsct_lib.config import ConfigError
+from zsct_lib.experiments import ROWS, AblationError, Schedule, reuse_conflicts, run_ablation, select_rows
 
 TINY = ["model.base_channels=8", "data.source_size=8", "data.target_size=8"]
 
@@ -39,6 +40,20 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     assert (tmp_path / "ablation.log").read_text().splitlines() == log                # one line per training
     out = capsys.readouterr()
     assert "reused, trained earlier" in out.out + out.err                           # said, not logged
+    # a finished run trained with another config is refused, naming it, before anything trains
+    with pytest.raises(ConfigError, match=r"/Sty/seed0 was trained with optim.seg_lr \S+ \(this study: 0.5\); remove that folder"):
+        run_ablation("tiny", tmp_path, seeds=2, overrides=TINY, jobs=1, schedule=schedule,
+                     adapt_overrides=["optim.seg_lr=0.5"])
+    assert (tmp_path / "ablation.log").read_text().splitlines() == log
+
+
+def test_reuse_conflicts_name_the_keys_that_change_what_a_run_learns():
+    saved = {"optim": {"seg_lr": 0.01}, "train": {"amp": "bf16", "threads": 1}, "data": {"num_workers": 0}}
+    same = {"optim": {"seg_lr": 0.01}, "train": {"amp": "auto", "threads": 2}, "data": {"num_workers": 1}}
+    assert reuse_conflicts(saved, same) == {}                       # auto resolved to bf16; threads, workers
+    assert reuse_conflicts(saved, {**same, "optim": {"seg_lr": 0.004}}) == {"optim.seg_lr": (0.01, 0.004)}
+    assert reuse_conflicts(saved, {**same, "train": {"amp": "fp32", "threads": 1}}) == {"train.amp": ("bf16", "fp32")}
+    assert reuse_conflicts(saved, {**same, "loss": {"w_ct": 1.0}}) == {"loss.w_ct": (None, 1.0)}
 
 
 def test_row_selection_checks_dependencies():

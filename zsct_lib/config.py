@@ -244,6 +244,17 @@ def _merge(base: dict, extra: dict) -> dict:
     return out
 
 
+def flatten_config(config: dict, prefix: str = "") -> dict:
+    """A nested config dict as {"section.key": value}."""
+    flat = {}
+    for key, value in config.items():
+        if isinstance(value, dict):
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
 def load_config(name_or_path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
     """Load a YAML config (or the defaults when None) and apply `section.key=value` overrides."""
     values: dict = {}

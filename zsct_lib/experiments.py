@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoint import export_weights
-from .config import _merge, config_from_dict, load_config, parse_overrides
+from .config import ConfigError, _merge, config_from_dict, flatten_config, load_config, parse_overrides
 from .evaluation import format_results
 from .labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
 from .paths import RESULTS_DIR
@@ -134,6 +134,35 @@ def _row_config(base: dict, row: Row, seed: int, schedule: Schedule, init_checkp
     return config_from_dict(_merge(base, parse_overrides(list(row.overrides) + extra))).to_dict()
 
 
+# Keys that do not change what a finished run learned: how many threads or loader processes ran it,
+# and the precision "auto" resolved to (the run's config records the resolved one).
+NOT_A_DIFFERENT_RUN = ("train.threads", "data.num_workers")
+
+
+def reuse_conflicts(saved: dict, wanted: dict) -> dict[str, tuple]:
+    """Keys whose value in a finished run's config (`saved`, its eval.json) differs from the config a
+    study would train it with (`wanted`): key -> (saved, wanted). Empty when the run can be reused."""
+    old, new = flatten_config(saved), flatten_config(wanted)
+    return {key: (old.get(key), value) for key, value in new.items()
+            if old.get(key) != value and key not in NOT_A_DIFFERENT_RUN
+            and not (key == "train.amp" and value == "auto")}
+
+
+def _check_reusable(batch) -> None:
+    """Refuse, before anything trains, a study whose finished runs were trained with another config
+    (an older rate, schedule or option): reusing them would mix two studies under one name."""
+    for _, (cfg, run, _) in batch:
+        finished = Path(run) / "eval.json"
+        if not finished.exists():
+            continue
+        conflicts = reuse_conflicts(json.loads(finished.read_text()).get("config", {}), cfg)
+        if conflicts:
+            listed = ", ".join(f"{key} {old!r} (this study: {new!r})" for key, (old, new) in list(conflicts.items())[:3])
+            more = f" and {len(conflicts) - 3} more" if len(conflicts) > 3 else ""
+            raise ConfigError(f"{run} was trained with {listed}{more}; remove that folder to train it again, "
+                              "or give another --out")
+
+
 def _dise_stage_starts(base: dict, seeds: int) -> list[str]:
     """The shipped DISE-stage model of each seed, as a path relative to the repository (so that run
     configs stay valid in any clone); an AblationError names a missing one or a model section that
@@ -202,7 +231,8 @@ def select_rows(names: str | None, start: str = "nonadapt"):
 def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = False, overrides=None, jobs: int = 2,
                  rows=ROWS, schedule: Schedule | None = None, adapt_overrides=None) -> dict:
     """Train every row of `rows` for each seed under `out/<row>/seed<k>` and write ablation.json,
-    ablation.md and ablation.png. Finished runs (with eval.json) are reused, so a stopped study resumes.
+    ablation.md and ablation.png. Finished runs (with eval.json) are reused, so a stopped study resumes;
+    one trained with another config is refused before anything trains (`reuse_conflicts`).
 
     `overrides` apply to every row; `adapt_overrides` (KEY=VALUE) only to the rows that fine-tune
     NonAdapt's weights, as the paper fine-tunes DISE at a lower learning rate than it was trained with."""
@@ -245,6 +275,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     log = out / "ablation.log"
     bar = tqdm(total=len(rows) * seeds, desc="ablation runs", unit="run")
     started = time.perf_counter()
+    _check_reusable(jobs_for(rows))
     for phase in phases:
         batch = jobs_for(phase)
         reused = {index for index, (_, (_, run, _)) in enumerate(batch) if (Path(run) / "eval.json").exists()}

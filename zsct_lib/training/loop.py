@@ -18,7 +18,7 @@ import yaml
 
 from .. import losses as L
 from ..checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
-from ..config import Config, ConfigError
+from ..config import Config, ConfigError, flatten_config
 from ..paths import resolve_checkpoint_path
 from ..content_transfer import median_gate
 from .distributed import barrier, distributed_context
@@ -85,20 +85,10 @@ NOT_A_CHANGE_ON_RESUME = ("data.num_workers", "model.init_weights", "train.init_
 OPTIMIZER_HYPER_PARAMETERS = ("base_lr", "momentum", "weight_decay", "betas")
 
 
-def _flatten(config: dict, prefix: str = "") -> dict:
-    flat = {}
-    for key, value in config.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
 def resume_changes(saved: dict, current: dict) -> dict[str, tuple]:
     """Keys whose value differs between a checkpoint's config and the config of its resumption:
     key -> (saved, current). Raises ConfigError, naming them, for keys in FIXED_ON_RESUME."""
-    old, new = _flatten(saved), _flatten(current)
+    old, new = flatten_config(saved), flatten_config(current)
     changes = {key: (old.get(key), new[key]) for key in new
                if key in old and old[key] != new[key] and key not in NOT_A_CHANGE_ON_RESUME}
     fixed = [key for key in changes if key.startswith(FIXED_ON_RESUME)]
