@@ -98,7 +98,7 @@ QUICK = Schedule(source_only=30, stage1=6, stage2=6, val_size=8,
 # scratch for all 2,850. Segmentation rate SGD 4e-3: on a tuning world (data.seed=1) 1e-2 scored best for
 # +ST (28.5, 29.7, 31.6 mIoU for 1e-3, 4e-3, 1e-2 after 200 iterations from 23.6), but in the first
 # reported study 1e-2 threw the weakest shipped start (seed 2, 15.0 mIoU) off (+ST 22.9, rare-class
-# sampling 4.3); at 4e-3 +ST keeps every seed (results/rate_check: 29.5, 29.1, 25.8). The rate was thus
+# sampling 4.3); at 4e-3 +ST keeps every seed (29.5, 29.1, 25.8 in the re-run study). The rate was thus
 # lowered after seeing that study, which the README says. Adam 1e-4 / 1e-5 for generators /
 # discriminators (a tenth of the DISE stage's), one poly decay over both stages, BN frozen as in the paper.
 STUDY = Schedule(source_only=2500, stage1=200, stage2=150, val_size=100, start="dise_stage",
@@ -275,10 +275,10 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
               [r for r in rows if r.name not in first and not r.start_from_stage1_of],
               [r for r in rows if r.start_from_stage1_of]]
     results: dict[str, list[dict]] = {}
+    _check_reusable(jobs_for(rows))
     log = out / "ablation.log"
     bar = tqdm(total=len(rows) * seeds, desc="ablation runs", unit="run")
     started = time.perf_counter()
-    _check_reusable(jobs_for(rows))
     for phase in phases:
         batch = jobs_for(phase)
         reused = {index for index, (_, (_, run, _)) in enumerate(batch) if (Path(run) / "eval.json").exists()}
