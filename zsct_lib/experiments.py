@@ -22,7 +22,7 @@ from .checkpoint import export_weights
 from .config import ConfigError, _merge, config_from_dict, flatten_config, load_config, parse_overrides
 from .evaluation import format_results
 from .labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
-from .paths import RESULTS_DIR
+from .paths import RESULTS_DIR, write_text_atomically
 
 # Published ablations (DeepLab-v2 ResNet-101 on Cityscapes val): (mIoU, mIoU_tail). Tables 1-4 of the paper.
 PAPER_ABLATION = {
@@ -301,8 +301,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
     text = "\n".join(filter(None, (ablation_markdown(summary), ablation_findings(summary), pseudo_label_markdown(summary),
                                    _timing(out, summary))))
-    (out / "ablation.json").write_text(json.dumps(summary, indent=2))
-    (out / "ablation.md").write_text(text)
+    write_text_atomically(out / "ablation.json", json.dumps(summary, indent=2))     # a study re-summarised
+    write_text_atomically(out / "ablation.md", text)                              # never leaves half a file
     from .plotting import ablation_figure
     ablation_figure(summary, out / "ablation.png")
     print(text)
