@@ -152,3 +152,12 @@ def test_demo_writes_where_zsct_runs_dir_says_and_an_unwritable_folder_is_one_li
     err = capsys.readouterr().err
     assert "cannot write /srv/zsct/runs/demo (Read-only file system)" in err and "ZSCT_RUNS_DIR" in err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+    def full_disk(out, quick=False, overrides=None):
+        raise OSError(errno.ENOSPC, "No space left on device", "/srv/zsct/runs/demo/metrics.jsonl")
+
+    monkeypatch.setattr(experiments, "run_demo", full_disk)
+    assert main(["demo"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write /srv/zsct/runs/demo/metrics.jsonl: the disk is full" in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1

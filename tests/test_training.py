@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -134,10 +135,32 @@ def test_full_disk_while_saving_keeps_previous_checkpoint(tmp_path, monkeypatch)
         handle.write(b"partial bytes")
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ckpt.torch, "save", full_disk)
-    with pytest.raises(OSError, match="No space"):
+    def full_disk_as_torch_reports_it(obj, handle):                # torch wraps the OSError in a RuntimeError
+        try:
+            full_disk(obj, handle)
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 1064 vs 1000")
+
+    for save in (full_disk, full_disk_as_torch_reports_it):
+        monkeypatch.setattr(ckpt.torch, "save", save)
+        with pytest.raises(CheckpointError, match=r"checkpoint .*checkpoint.pt could not be written: its disk is full"):
+            ckpt.save_checkpoint(path, model, {}, 2, {"a": 1})
+        assert path.read_bytes() == before and read_checkpoint(path)["step"] == 1
+        assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_checkpoint_larger_than_the_free_space_is_refused_before_writing(tmp_path, monkeypatch):
+    model = ZSCTModel(ModelConfig(base_channels=8))
+    path = tmp_path / "checkpoint.pt"
+    ckpt.save_checkpoint(path, model, {}, 1, {"a": 1})
+    before = path.read_bytes()
+    needed = ckpt.tensor_bytes(model.state_dict())
+    assert needed == sum(p.numel() * p.element_size() for p in model.state_dict().values()) > 0
+    assert ckpt.tensor_bytes({"a": [model.state_dict(), (torch.zeros(3),)], "b": 1}) == needed + 12
+    monkeypatch.setattr(ckpt.shutil, "disk_usage", lambda folder: SimpleNamespace(total=needed, used=needed, free=needed // 2))
+    with pytest.raises(CheckpointError, match=r"needs about .* MB but its disk has .* MB free.*nothing was written"):
         ckpt.save_checkpoint(path, model, {}, 2, {"a": 1})
-    assert path.read_bytes() == before and read_checkpoint(path)["step"] == 1
+    assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 

@@ -1,6 +1,8 @@
 """Checkpoints: written atomically (temporary file, fsync, rename), read with weights_only=True."""
 from __future__ import annotations
 
+import errno
+import shutil
 from pathlib import Path
 
 import torch
@@ -24,7 +26,41 @@ def atomic_save(obj, path: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(f".{path.name}.*.tmp"):
         stale.unlink()  # left by a process killed mid-write (SIGKILL cannot be caught)
-    write_atomically(path, lambda handle: torch.save(obj, handle), binary=True)
+    needed, free = tensor_bytes(obj), shutil.disk_usage(path.parent).free
+    if needed > free:
+        raise CheckpointError(f"checkpoint {path} needs about {_megabytes(needed)} but its disk has {_megabytes(free)} "
+                              f"free: free some space or write the run elsewhere (--out); nothing was written")
+    try:
+        write_atomically(path, lambda handle: torch.save(obj, handle), binary=True)
+    except (OSError, RuntimeError) as err:
+        if not _disk_full(err):
+            raise
+        # torch reports a full disk as a RuntimeError whose context is the OSError
+        raise CheckpointError(f"checkpoint {path} could not be written: its disk is full (about {_megabytes(needed)} "
+                              f"needed); the previous file, if any, is kept") from None
+
+
+def tensor_bytes(obj) -> int:
+    """Bytes of the tensors in a nested dict/list/tuple: what `torch.save` will write, less pickle overhead."""
+    if isinstance(obj, torch.Tensor):
+        return obj.numel() * obj.element_size()
+    if isinstance(obj, dict):
+        return sum(tensor_bytes(value) for value in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return sum(tensor_bytes(value) for value in obj)
+    return 0
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
+def _disk_full(err: BaseException | None) -> bool:
+    while err is not None:
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        err = err.__cause__ or err.__context__
+    return False
 
 
 def save_checkpoint(path, model, optimizers: dict, step: int, config: dict) -> None:

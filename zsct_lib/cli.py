@@ -276,6 +276,10 @@ def main(argv=None) -> int:
         print(f"zsct {args.command}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:                             # a folder that cannot be written (a read-only install)
+        if err.errno in (errno.ENOSPC, errno.EDQUOT):
+            print(f"zsct {args.command}: error: cannot write {err.filename or 'the output'}: the disk is full; free "
+                  f"some space or write elsewhere (--out)", file=sys.stderr)
+            return 2
         if err.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise
         print(f"zsct {args.command}: error: cannot write {err.filename or 'the output'} ({err.strerror}): choose a "
