@@ -5,6 +5,7 @@ import pytest
 
 from zsct_lib.config import ConfigError
 from zsct_lib.experiments import ROWS, AblationError, Schedule, reuse_conflicts, run_ablation, select_rows
+from zsct_lib.paths import RESULTS_DIR
 
 TINY = ["model.base_channels=8", "data.source_size=8", "data.target_size=8"]
 
@@ -114,7 +115,6 @@ def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):
     import json
 
     from zsct_lib.experiments import demo_comparison
-    from zsct_lib.paths import RESULTS_DIR
 
     def result(miou, tail, amp):
         return {"miou": miou, "miou_tail": tail, "config": {"train": {"amp": amp}}}
@@ -152,6 +152,37 @@ def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
     assert run("plus_In_raw_pixels")["config"]["loss"]["in_ct_pixels"] == "raw"
     assert run("plus_ST_rare-class_sampling")["config"]["data"]["rare_class_temperature"] == 0.01
     assert all("pseudo_labels" in row for row in summary["rows"])
+
+
+def test_study_starts_from_another_set_of_dise_stage_models(tmp_path, capsys):
+    """--starts: the adapted rows fine-tune DIR/seed<k>/model.pt; a missing set is a one-line error and a
+    study folder trained from other starts is not reused."""
+    import dataclasses
+    import shutil
+
+    from zsct_lib.cli import main
+    from zsct_lib.experiments import STUDY
+
+    shipped = RESULTS_DIR / "dise_stage_gta_like" / "seed0"
+    other = tmp_path / "starts" / "seed0"
+    other.mkdir(parents=True)
+    for name in ("model.pt", "config.yaml"):
+        shutil.copy(shipped / name, other / name)
+    schedule = dataclasses.replace(STUDY, source_only=2, stage1=2, stage2=0, val_size=2, starts=str(tmp_path / "starts"),
+                                   extra=["data.source_size=8", "data.target_size=8", "eval.pseudo_label_images=2"])
+    run_ablation("dise_stage", tmp_path / "study", seeds=1, jobs=1, rows="+ST", schedule=schedule)
+    st = json.loads((tmp_path / "study" / "plus_ST" / "seed0" / "eval.json").read_text())
+    assert st["config"]["train"]["init_checkpoint"] == str(other / "model.pt")
+    with pytest.raises(ConfigError, match="init_checkpoint"):     # the same folder from the shipped starts
+        run_ablation("dise_stage", tmp_path / "study", seeds=1, jobs=1, rows="+ST",
+                     schedule=dataclasses.replace(schedule, starts=""))
+    capsys.readouterr()
+    assert main(["ablate", "--config", "dise_stage", "--study", "--starts", str(tmp_path / "none"), "--seeds", "1",
+                 "--rows", "+ST", "--out", str(tmp_path / "other")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'none' / 'seed0' / 'model.pt'}, which is missing" in err and len(err.strip().splitlines()) == 1
+    assert main(["ablate", "--config", "tiny", "--starts", str(tmp_path / "starts"), "--out", str(tmp_path / "x")]) == 2
+    assert "only a study (--study)" in capsys.readouterr().err
 
 
 def test_study_refuses_a_config_that_does_not_fit_the_shipped_model(tmp_path):

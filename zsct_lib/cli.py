@@ -115,6 +115,10 @@ def cmd_ablate(args) -> int:
     if args.study:
         schedule = STUDY if schedule is None else dataclasses.replace(
             STUDY, source_only=schedule.source_only, stage1=schedule.stage1, stage2=schedule.stage2)
+    if args.starts:
+        if not args.study:
+            raise AblationError(f"--starts {args.starts}: only a study (--study) starts from DISE-stage models")
+        schedule = dataclasses.replace(schedule, starts=args.starts)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
                  jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
     return 0
@@ -215,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", action="store_true",
                    help="the study of Tables 3/4 (with --config dise_stage or dise_stage_synthia): adapted rows fine-tune "
                         "the shipped DISE-stage model; schedule 2500,200,150 (the DISE stage's budget, stage 1, stage 2)")
+    p.add_argument("--starts", default=None, metavar="DIR",
+                   help="with --study: fine-tune the DISE-stage models in DIR/seed<k>/model.pt (made by zsct pretrain) "
+                        "instead of the shipped ones; give --schedule its budget as the first number")
     p.add_argument("--rows", default=None,
                    help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); 'paper' for the paper's rows; default all")
     p.add_argument("--adapt-set", dest="adapt_overrides", action="append", default=[], metavar="KEY=VALUE",

@@ -88,6 +88,7 @@ class Schedule:
     extra: list[str] = field(default_factory=list)           # KEY=VALUE overrides for every row
     adapt: list[str] = field(default_factory=list)           # ... and for the adapted rows only (fine-tuning)
     start: str = "nonadapt"     # adapted rows start from: nonadapt (its stage-1 weights) | dise_stage (the shipped model)
+    starts: str = ""            # with start="dise_stage": a folder of seed<k>/model.pt to use instead of the shipped one
 
 
 QUICK = Schedule(source_only=30, stage1=6, stage2=6, val_size=8,
@@ -166,19 +167,21 @@ def _check_reusable(batch) -> None:
                               "or give another --out")
 
 
-def _dise_stage_starts(base: dict, seeds: int) -> list[str]:
-    """The shipped DISE-stage model of each seed, as a path relative to the repository (so that run
-    configs stay valid in any clone); an AblationError names a missing one or a model section that
-    differs from the study's config (the weights would not fit)."""
-    from .paths import dise_stage_checkpoint, repo_root
+def _dise_stage_starts(base: dict, seeds: int, folder: str = "") -> list[str]:
+    """The DISE-stage model of each seed, the shipped one or `folder`/seed<k>/model.pt (another set made by
+    `zsct pretrain`), as a path relative to the repository when inside it (so that run configs stay
+    valid in any clone); an AblationError names a missing one or a model section that differs from the
+    study's config (the weights would not fit)."""
+    from .paths import dise_stage_checkpoint, repo_root, resolve_checkpoint_path
 
     benchmark = base["data"]["benchmark"]
     starts = []
     for seed in range(seeds):
-        path = dise_stage_checkpoint(benchmark, seed)
+        path = (resolve_checkpoint_path(Path(folder) / f"seed{seed}" / "model.pt").resolve() if folder
+                else dise_stage_checkpoint(benchmark, seed))
         if not path.is_file():
             config = "dise_stage" if benchmark == "gta_like" else "dise_stage_synthia"
-            raise AblationError(f"the study starts from the shipped DISE-stage model {path}, which is missing: run "
+            raise AblationError(f"the study starts from the DISE-stage model {path}, which is missing: run "
                                 f"`zsct pretrain --config {config} --seeds {seeds} --out {path.parent.parent}`")
         shipped = load_config(str(path.parent / "config.yaml")).to_dict()["model"]
         differs = [f"model.{k}: {shipped[k]!r} (shipped) vs {base['model'][k]!r}" for k in shipped
@@ -247,7 +250,10 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     base = load_config(config, overrides).to_dict()
     config_from_dict(_merge(base, parse_overrides(schedule.adapt)))   # a bad adapted-row override fails now, not after NonAdapt
     benchmark = base["data"]["benchmark"]
-    starts = _dise_stage_starts(base, seeds) if schedule.start == "dise_stage" else None
+    if schedule.starts and schedule.start != "dise_stage":
+        raise AblationError(f"--starts {schedule.starts}: only a study that starts from DISE-stage models (--study) "
+                            "takes another set of them")
+    starts = _dise_stage_starts(base, seeds, schedule.starts) if schedule.start == "dise_stage" else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
