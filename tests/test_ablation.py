@@ -181,6 +181,10 @@ def test_study_starts_from_another_set_of_dise_stage_models(tmp_path, capsys):
                  "--rows", "+ST", "--out", str(tmp_path / "other")]) == 2
     err = capsys.readouterr().err
     assert f"{tmp_path / 'none' / 'seed0' / 'model.pt'}, which is missing" in err and len(err.strip().splitlines()) == 1
+    assert main(["ablate", "--config", "dise_stage", "--study", "--starts", str(tmp_path / "none"), "--seeds", "1",
+                 "--rows", "NonAdapt", "--schedule", "2,1,0", "--out", str(tmp_path / "baseline")]) == 0
+    nonadapt = json.loads((tmp_path / "baseline" / "NonAdapt" / "seed0" / "eval.json").read_text())
+    assert nonadapt["config"]["train"]["iterations"] == 3     # trained from scratch: no start needed
     assert main(["ablate", "--config", "tiny", "--starts", str(tmp_path / "starts"), "--out", str(tmp_path / "x")]) == 2
     assert "only a study (--study)" in capsys.readouterr().err
 

@@ -253,7 +253,9 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     if schedule.starts and schedule.start != "dise_stage":
         raise AblationError(f"--starts {schedule.starts}: only a study that starts from DISE-stage models (--study) "
                             "takes another set of them")
-    starts = _dise_stage_starts(base, seeds, schedule.starts) if schedule.start == "dise_stage" else None
+    adapted = [row for row in rows if row.name not in ("NonAdapt", "Oracle")]
+    # NonAdapt and Oracle train from scratch: a study of them alone needs no DISE-stage model yet
+    starts = _dise_stage_starts(base, seeds, schedule.starts) if schedule.start == "dise_stage" and adapted else None
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
