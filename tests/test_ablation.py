@@ -186,7 +186,7 @@ def test_study_starts_from_another_set_of_dise_stage_models(tmp_path, capsys):
     nonadapt = json.loads((tmp_path / "baseline" / "NonAdapt" / "seed0" / "eval.json").read_text())
     assert nonadapt["config"]["train"]["iterations"] == 3     # trained from scratch: no start needed
     assert main(["ablate", "--config", "tiny", "--starts", str(tmp_path / "starts"), "--out", str(tmp_path / "x")]) == 2
-    assert "only a study (--study)" in capsys.readouterr().err
+    assert "only a study that starts from DISE-stage models (--study)" in capsys.readouterr().err
 
 
 def test_study_refuses_a_config_that_does_not_fit_the_shipped_model(tmp_path):

@@ -98,7 +98,7 @@ def cmd_pretrain(args) -> int:
 def cmd_ablate(args) -> int:
     import dataclasses
 
-    from .experiments import STUDY, AblationError, Schedule, run_ablation
+    from .experiments import QUICK, STUDY, AblationError, Schedule, run_ablation
 
     for name in ("seeds", "jobs"):
         if getattr(args, name) < 1:
@@ -115,10 +115,8 @@ def cmd_ablate(args) -> int:
     if args.study:
         schedule = STUDY if schedule is None else dataclasses.replace(
             STUDY, source_only=schedule.source_only, stage1=schedule.stage1, stage2=schedule.stage2)
-    if args.starts:
-        if not args.study:
-            raise AblationError(f"--starts {args.starts}: only a study (--study) starts from DISE-stage models")
-        schedule = dataclasses.replace(schedule, starts=args.starts)
+    if args.starts:                                    # run_ablation refuses it without --study
+        schedule = dataclasses.replace(schedule or (QUICK if args.quick else Schedule()), starts=args.starts)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
                  jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
     return 0
