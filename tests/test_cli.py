@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from zsct_lib.cli import main
 
@@ -104,6 +105,30 @@ def test_bench_rows_compare_with_the_peak_of_their_own_dtype(tmp_path):
         achieved = row["gflop_per_iteration"] / row["ms_per_iteration"]         # GFLOP per ms = TFLOP/s
         assert row["percent_of_peak"] == pytest.approx(100 * achieved / peaks[row["dtype"]], rel=0.05)
     assert [r["dtype"] for r in report["rows"]] == ["fp32", "bf16"]
+
+
+@pytest.mark.parametrize("op,kind", [
+    ("aten::convolution_backward", "matrix"), ("aten::mkldnn_convolution", "matrix"), ("aten::addmm", "matrix"),
+    ("aten::upsample_bilinear2d", "other"), ("aten::native_batch_norm_backward", "normalisation"),
+    ("aten::_to_copy", "cast and copy"), ("aten::linalg_vector_norm", "other"), ("aten::add_", "other")])
+def test_profile_groups_ops_by_what_the_matrix_units_can_speed_up(op, kind):
+    from zsct_lib.bench import op_kind
+    assert op_kind(op) == kind
+
+
+def test_profile_of_an_iteration_accounts_for_its_time():
+    from zsct_lib.bench import count_flops, profile_iteration, synthetic_batch
+    from zsct_lib.config import load_config
+
+    cfg = load_config("tiny", ["model.base_channels=8", "train.iterations=1", "train.ct_iterations=1", "train.amp=fp32"])
+    batch = synthetic_batch(cfg, 2, torch.device("cpu"))
+    flops = count_flops(cfg, batch, torch.device("cpu"))
+    report = profile_iteration(cfg, batch, torch.device("cpu"), iterations=1, warmup=1, flops=flops)
+    shares = [kind["share"] for kind in report["kinds"].values()]
+    assert sum(shares) == pytest.approx(1, abs=1e-3)          # every ms is in one kind
+    assert report["kinds"]["matrix"]["share"] > 0.2                # convolutions are the model's work
+    assert report["aten_self_ms"] <= report["profiled_ms_per_iteration"]
+    assert report["top_ops"][0]["ms"] >= report["top_ops"][-1]["ms"]
 
 
 @pytest.mark.parametrize("argv,expected", [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import resource
 import time
 from pathlib import Path
@@ -137,6 +138,55 @@ def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: in
         ms = (time.perf_counter() - t0) * 1000 / iterations
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # process peak RSS, GiB
     return {"ms_per_iteration": round(ms, 2), "warmup_s": round(warmup_s, 2), "peak_memory_gib": round(peak, 3)}
+
+
+# Where a CPU iteration's time goes: each aten op's self time, grouped. Matrix ops are the only ones
+# the bf16 matrix units speed up, so their share bounds what bf16 can gain (Amdahl's law).
+OP_KINDS = (
+    ("matrix", re.compile(r"conv|^(mm|_?addmm_?|bmm|baddbmm|matmul|linear|_addmm_activation)$")),
+    ("normalisation", re.compile(r"batch_norm|instance_norm|group_norm|layer_norm")),
+    ("cast and copy", re.compile(r"^(_to_copy|copy_|clone|contiguous)$")),
+)
+
+
+def op_kind(name: str) -> str:
+    """The kind of an aten op by its name: matrix, normalisation, cast and copy, or other (elementwise,
+    activations, reductions, resampling, indexing, the optimizers' updates)."""
+    bare = name.removeprefix("aten::")
+    for kind, pattern in OP_KINDS:
+        if pattern.search(bare):
+            return kind
+    return "other"
+
+
+def profile_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: int, flops: int) -> dict:
+    """The full iteration's time per op kind (each aten op's self time, and the time outside aten ops;
+    ms per iteration and share of the profiled wall time), the top ops, and the FLOP/s the matrix ops
+    reach in their own time, by torch.profiler."""
+    from torch.profiler import ProfilerActivity, profile
+
+    model = _model_for(cfg, device)
+    optimizers = build_optimizers(model, cfg)
+    model.train()
+    step = cfg.train.iterations
+    for i in range(warmup):
+        training_step(model, optimizers, batch, step + i, cfg)
+    wall_start = time.perf_counter()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for i in range(iterations):
+            training_step(model, optimizers, batch, step + warmup + i, cfg)
+    wall_ms = (time.perf_counter() - wall_start) * 1000 / iterations
+    ops = [(e.key, e.self_cpu_time_total / 1000 / iterations) for e in prof.key_averages() if e.key.startswith("aten::")]
+    kinds: dict[str, float] = {kind: 0.0 for kind, _ in OP_KINDS} | {"other": 0.0}
+    for name, ms in ops:
+        kinds[op_kind(name)] += ms
+    aten_ms = sum(kinds.values())
+    kinds["outside aten ops"] = max(wall_ms - aten_ms, 0.0)
+    top = sorted(ops, key=lambda op: -op[1])[:12]
+    return {"profiled_ms_per_iteration": round(wall_ms, 2), "aten_self_ms": round(aten_ms, 2),
+            "kinds": {k: {"ms": round(v, 2), "share": round(v / wall_ms, 4)} for k, v in kinds.items()},
+            "matrix_tflops": round(flops / (kinds["matrix"] / 1000) / 1e12, 3) if kinds["matrix"] else None,
+            "top_ops": [{"op": name, "ms": round(ms, 2), "kind": op_kind(name)} for name, ms in top]}
 
 
 def select_options(options: str, device) -> list[str]:
