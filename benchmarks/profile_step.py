@@ -13,15 +13,14 @@ time outside aten ops (Python, the autograd engine, the profiler's own cost) is 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
 
 import torch
 
-from zsct_lib.bench import (OPTIONS, count_flops, measured_peaks, profile_iteration, row_dtype,
-                            select_options, synthetic_batch)
+from zsct_lib.bench import (count_flops, measured_peaks, profile_iteration, row_dtype, select_options,
+                            synthetic_batch, with_option)
 from zsct_lib.config import load_config
 from zsct_lib.training.precision import cpu_name
 
@@ -47,9 +46,7 @@ def main() -> None:
     flops = count_flops(base, batch, device)
     rows = []
     for name in names:
-        cfg = copy.deepcopy(base)
-        for key, value in OPTIONS[name].items():
-            setattr(cfg.train, key, value)
+        cfg = with_option(base, name)
         profiled = profile_iteration(cfg, batch, device, args.iterations, args.warmup, flops)
         matrix_ms_at_peak = flops / (peaks[row_dtype(name)] * 1e12) * 1000
         bound_ms = profiled["profiled_ms_per_iteration"] - profiled["kinds"]["matrix"]["ms"] + matrix_ms_at_peak

@@ -109,24 +109,40 @@ def count_flops(cfg: Config, batch: dict, device) -> int:
     return int(counter.get_total_flops())
 
 
-def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: int) -> dict:
-    """ms per full iteration (stage 2 flags), the warm-up's seconds (a compiled option compiles there),
-    and peak memory for one option."""
+def warmed_up(cfg: Config, batch: dict, device, warmup: int):
+    """A model and its optimizers after `warmup` full iterations (stage 2 flags: content transfer on,
+    every loss term active; a compiled option compiles here), and the next step's number."""
     model = _model_for(cfg, device)
     optimizers = build_optimizers(model, cfg)
     model.train()
-    step = cfg.train.iterations                   # stage 2: content transfer on, every loss term active
-    warm_start = time.perf_counter()
-    for i in range(warmup):
-        training_step(model, optimizers, batch, step + i, cfg)
+    step = cfg.train.iterations
+    for _ in range(warmup):
+        training_step(model, optimizers, batch, step, cfg)
+        step += 1
     _sync(device)
+    return model, optimizers, step
+
+
+def with_option(base: Config, name: str) -> Config:
+    """A copy of `base` with the speed option `name`'s overrides (OPTIONS) applied."""
+    cfg = copy.deepcopy(base)
+    for key, value in OPTIONS[name].items():
+        setattr(cfg.train, key, value)
+    return cfg
+
+
+def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: int) -> dict:
+    """ms per full iteration (stage 2 flags), the warm-up's seconds (a compiled option compiles there),
+    and peak memory for one option."""
+    warm_start = time.perf_counter()
+    model, optimizers, step = warmed_up(cfg, batch, device, warmup)
     warmup_s = time.perf_counter() - warm_start
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
         for i in range(iterations):
-            training_step(model, optimizers, batch, step + warmup + i, cfg)
+            training_step(model, optimizers, batch, step + i, cfg)
         end.record()
         torch.cuda.synchronize(device)
         ms = start.elapsed_time(end) / iterations
@@ -134,7 +150,7 @@ def time_iteration(cfg: Config, batch: dict, device, iterations: int, warmup: in
     else:
         t0 = time.perf_counter()
         for i in range(iterations):
-            training_step(model, optimizers, batch, step + warmup + i, cfg)
+            training_step(model, optimizers, batch, step + i, cfg)
         ms = (time.perf_counter() - t0) * 1000 / iterations
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20   # process peak RSS, GiB
     return {"ms_per_iteration": round(ms, 2), "warmup_s": round(warmup_s, 2), "peak_memory_gib": round(peak, 3)}
@@ -165,16 +181,11 @@ def profile_iteration(cfg: Config, batch: dict, device, iterations: int, warmup:
     reach in their own time, by torch.profiler."""
     from torch.profiler import ProfilerActivity, profile
 
-    model = _model_for(cfg, device)
-    optimizers = build_optimizers(model, cfg)
-    model.train()
-    step = cfg.train.iterations
-    for i in range(warmup):
-        training_step(model, optimizers, batch, step + i, cfg)
+    model, optimizers, step = warmed_up(cfg, batch, device, warmup)
     wall_start = time.perf_counter()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for i in range(iterations):
-            training_step(model, optimizers, batch, step + warmup + i, cfg)
+            training_step(model, optimizers, batch, step + i, cfg)
     wall_ms = (time.perf_counter() - wall_start) * 1000 / iterations
     ops = [(e.key, e.self_cpu_time_total / 1000 / iterations) for e in prof.key_averages() if e.key.startswith("aten::")]
     kinds: dict[str, float] = {kind: 0.0 for kind, _ in OP_KINDS} | {"other": 0.0}
@@ -228,9 +239,7 @@ def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", it
         batch = synthetic_batch(base, batch_size, device)
         flops = count_flops(base, batch, device)
         for name in names:
-            cfg = copy.deepcopy(base)
-            for key, value in OPTIONS[name].items():
-                setattr(cfg.train, key, value)
+            cfg = with_option(base, name)
             if cfg.train.tf32 and device.type == "cuda":
                 torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
             try:
