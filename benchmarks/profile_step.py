@@ -20,8 +20,7 @@ from pathlib import Path
 import torch
 
 from zsct_lib.bench import (count_flops, measured_peaks, profile_iteration, row_dtype, select_options,
-                            synthetic_batch, with_option)
-from zsct_lib.config import load_config
+                            stage2_config, synthetic_batch, with_option)
 from zsct_lib.training.precision import cpu_name
 
 
@@ -35,9 +34,7 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="write the report as JSON here")
     args = parser.parse_args()
 
-    base = load_config(args.config, args.set)
-    base.train.iterations = 1                     # so that the profiled steps are stage 2
-    base.train.ct_iterations = max(base.train.ct_iterations, 1)
+    base = stage2_config(args.config, args.set)
     device = torch.device("cpu")
     torch.set_num_threads(base.train.threads or 1)
     names = select_options(args.options, device)

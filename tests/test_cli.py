@@ -128,7 +128,7 @@ def test_profile_of_an_iteration_accounts_for_its_time():
     assert sum(shares) == pytest.approx(1, abs=1e-3)          # every ms is in one kind
     assert report["kinds"]["matrix"]["share"] > 0.2                # convolutions are the model's work
     assert report["aten_self_ms"] <= report["profiled_ms_per_iteration"]
-    assert report["top_ops"][0]["ms"] >= report["top_ops"][-1]["ms"]
+    assert report["top_ops"][0]["kind"] == "matrix"                 # the costliest op is a convolution's
 
 
 @pytest.mark.parametrize("argv,expected", [

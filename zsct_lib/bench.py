@@ -123,6 +123,15 @@ def warmed_up(cfg: Config, batch: dict, device, warmup: int):
     return model, optimizers, step
 
 
+def stage2_config(config: str, overrides=None) -> Config:
+    """The preset with a one-iteration stage 1, so that the measured steps (from `train.iterations`
+    on) are stage 2: content transfer on, every loss term active."""
+    cfg = load_config(config, overrides)
+    cfg.train.iterations = 1
+    cfg.train.ct_iterations = max(cfg.train.ct_iterations, 1)
+    return cfg
+
+
 def with_option(base: Config, name: str) -> Config:
     """A copy of `base` with the speed option `name`'s overrides (OPTIONS) applied."""
     cfg = copy.deepcopy(base)
@@ -220,9 +229,7 @@ def select_options(options: str, device) -> list[str]:
 def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", iterations=10, warmup=3, out=None):
     """Print and return the table: option, batch, ms/it, images/s, GFLOP/it, TFLOP/s, % of the row's
     dtype peak, warm-up seconds, memory."""
-    base = load_config(config, overrides)
-    base.train.iterations = 1                     # so that `step = iterations` is stage 2
-    base.train.ct_iterations = max(base.train.ct_iterations, 1)
+    base = stage2_config(config, overrides)
     for name, value in (("iterations", iterations), ("warmup", warmup)):
         if value < 1:
             raise BenchError(f"--{name} {value}: expected a positive number of iterations")
