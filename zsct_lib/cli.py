@@ -190,12 +190,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also measure whether the style codes steer the generators (evaluation.style_measurements)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method on the embedded benchmark (<5 min on 2 CPU cores)")
+    p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method fine-tuned from the shipped DISE-stage model (about 5 min on 2 CPU cores)")
     p.add_argument("--out", default=None,
                    help="where the two runs and the figure go (default: $ZSCT_RUNS_DIR/demo when set, else runs/demo)")
     p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a value of the tiny preset, e.g. --set train.amp=fp32")
+                   help="override a value of the dise_stage config, e.g. --set train.amp=fp32")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("pretrain", help="the DISE stage: the method's starting model per seed (weights-only, half precision)")

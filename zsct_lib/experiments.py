@@ -3,8 +3,9 @@
 The paper fine-tunes every adapted row from DISE's weights. The study (`STUDY`) does the same from the
 shipped DISE-stage model of its benchmark and seed (`results/dise_stage_*`), at a fine-tuning rate
 with one poly decay and frozen batch norm; NonAdapt and Oracle train from scratch for the DISE
-stage's budget plus the fine-tuning's. The demo and the quick schedule start the adapted rows from a
-NonAdapt model of the same seed instead (no shipped model needed).
+stage's budget plus the fine-tuning's. The demo is seed 0 of the study's NonAdapt and +Out rows. The
+quick and default schedules of `zsct ablate` start the adapted rows from a NonAdapt model of the same
+seed instead (no shipped model needed).
 """
 from __future__ import annotations
 
@@ -539,24 +540,32 @@ def demo_comparison(nonadapt: dict, full: dict, committed: Path) -> list[str]:
 
 
 def run_demo(out: str | Path = "runs/demo", quick: bool = False, overrides=None) -> dict:
-    """The main job: NonAdapt, then the full method (all five flags) from its weights, on the GTA-like
-    embedded benchmark with the tiny preset; prints both results tables and writes demo.png.
-    overrides: `section.key=value` strings applied to the tiny preset (e.g. train.amp=fp32)."""
+    """The main job, seed 0 of the study's NonAdapt and +Out rows on the GTA-like embedded benchmark
+    (`--config dise_stage`): NonAdapt trains on labelled source scenes from scratch; the full method (all
+    five flags) fine-tunes the shipped DISE-stage model (`results/dise_stage_gta_like/seed0`), as the
+    paper fine-tunes DISE's weights. The two train side by side, one core each. Prints both results
+    tables, sets them beside the committed demo run and writes demo.png.
+    overrides: `section.key=value` strings applied to the dise_stage config (e.g. train.amp=fp32)."""
     from .plotting import demo_figure
 
     out = Path(out)
-    schedule = QUICK if quick else Schedule(source_only=1200, stage1=120, stage2=80, val_size=100)
-    base = load_config("tiny", overrides).to_dict()
-    rows = next(r for r in ROWS if r.name == "NonAdapt"), next(r for r in ROWS if r.name == "+Out")
+    schedule = dataclasses.replace(QUICK, start=STUDY.start, adapt=STUDY.adapt) if quick else STUDY
+    base = load_config("dise_stage", overrides).to_dict()
+    base["train"]["threads"] = 1                     # one core per run
+    (start,) = _dise_stage_starts(base, 1)
+    nonadapt_row, full_row = (next(r for r in ROWS if r.name == name) for name in ("NonAdapt", "+Out"))
     nonadapt_dir, full_dir = out / "nonadapt", out / "full"
-    nonadapt_cfg = _row_config(base, rows[0], 0, schedule, None)
-    nonadapt_cfg["train"]["ct_iterations"] = 0           # the demo's NonAdapt is the init itself
-    nonadapt_cfg["train"]["checkpoint_every"] = schedule.source_only
-    print(f"[1/2] NonAdapt: source-only training, {schedule.source_only} iterations -> {nonadapt_dir}")
-    nonadapt = _run((nonadapt_cfg, str(nonadapt_dir), None), progress=True)
-    full_cfg = _row_config(base, rows[1], 0, schedule, str(nonadapt_dir / "checkpoint.pt"))
-    print(f"[2/2] Full method (Sty+Cyc+ST, then +In+Out): {schedule.stage1} + {schedule.stage2} iterations -> {full_dir}")
-    full = _run((full_cfg, str(full_dir), None), progress=True)
+    nonadapt_job = (_row_config(base, nonadapt_row, 0, schedule, None), str(nonadapt_dir), None)
+    full_job = (_row_config(base, full_row, 0, schedule, start), str(full_dir), None)
+    steps = schedule.source_only + schedule.stage1 + schedule.stage2
+    print(f"[1/2] NonAdapt: source-only training from scratch, {steps} iterations -> {nonadapt_dir}")
+    print(f"[2/2] Full method (Sty+Cyc+ST, then +In+Out) from the DISE-stage model {start}: "
+          f"{schedule.stage1} + {schedule.stage2} iterations -> {full_dir}, side by side on the second core "
+          f"(its progress: {full_dir / 'metrics.jsonl'})")
+    with ProcessPoolExecutor(max_workers=1) as pool:
+        full_future = pool.submit(_run, full_job)
+        nonadapt = _run(nonadapt_job, progress=True)
+        full = full_future.result()
     print(format_results(nonadapt, "NonAdapt (source only)"))
     print(format_results(full, "Full method: zero-style + cycle + self-training + content transfer"))
     print(f"mIoU {nonadapt['miou']} -> {full['miou']}, mIoU_tail {nonadapt['miou_tail']} -> {full['miou_tail']} "
@@ -566,7 +575,7 @@ def run_demo(out: str | Path = "runs/demo", quick: bool = False, overrides=None)
         for line in demo_comparison(nonadapt, full, committed):
             print(line)
     for run in (nonadapt_dir, full_dir):
-        export_weights(run / "checkpoint.pt", run / "model.pt")   # what the notebooks load
+        export_weights(run / "checkpoint.pt", run / "model.pt", half=True)   # what the notebooks load (fp16, as the DISE stage)
     figure = demo_figure(nonadapt_dir / "model.pt", full_dir / "model.pt", out / "demo.png")
     print(f"results: {nonadapt_dir} and {full_dir} (eval.json, model.pt, metrics.jsonl), the figure {figure}")
     return {"nonadapt": nonadapt, "full": full}

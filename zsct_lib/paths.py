@@ -6,6 +6,8 @@
   named by the environment variable `DEMO_DIR_ENV` (ZSCT_DEMO_DIR), then results/demo, then runs/demo;
 * `dise_stage_checkpoint`, `load_dise_stage_model`: the shipped DISE-stage models (`zsct pretrain`),
   results/dise_stage_<benchmark>/seed<k>/model.pt;
+* `load_from_scratch_model`: the full method trained from scratch with DISE's own style encoders and
+  generators (results/full_method_from_scratch), the series' example of style codes that do nothing;
 * `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs);
 * `write_atomically`, `write_text_atomically`: a file written whole or not at all (checkpoints, grades,
   student notebooks).
@@ -87,6 +89,22 @@ def load_dise_stage_model(benchmark: str = "gta_like", seed: int = 0, root=None)
     return model, cfg, path
 
 
+def load_from_scratch_model(root=None):
+    """(model in eval mode, its Config, checkpoint path) of the full method trained from scratch on the
+    GTA-like benchmark: the tiny preset with DISE's batch-norm style encoders and transposed-convolution
+    generators, 1,200 source-only iterations, then 120 + 80 of the full method, in fp32
+    (results/full_method_from_scratch; the demo run before `zsct demo` started from the DISE stage).
+    Notebooks 02 and 03 set it beside the DISE stage: its style codes do not steer its generator."""
+    from .checkpoint import load_model
+
+    path = repo_root(root) / "results" / "full_method_from_scratch" / "model.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no model at {path}: it is committed with the repository; restore it with "
+                                "`git checkout -- results/full_method_from_scratch`")
+    model, cfg = load_model(path)
+    return model, cfg, path
+
+
 def resolve_checkpoint_path(path) -> Path:
     """A checkpoint path as a config gives it: as is when absolute or found from the working directory,
     else relative to the repository (the committed study configs name `results/...` so)."""
@@ -132,4 +150,4 @@ def write_text_atomically(path, text: str) -> None:
 
 
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "dise_stage_checkpoint", "load_dise_stage_model", "resolve_checkpoint_path", "relative_to_repo", "write_atomically", "write_text_atomically"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "load_from_scratch_model", "resolve_checkpoint_path", "relative_to_repo", "write_atomically", "write_text_atomically"]
