@@ -84,3 +84,26 @@ def test_benchmark_style_variation_is_zero_without_jitter_and_positive_with_it()
     assert flat.target.style.haze == get_benchmark("gta_like").target.style.haze          # only the jitter goes
     assert benchmark_style_variation(flat, images=3) == 0.0                                 # the same scenes exactly
     assert 0.005 < benchmark_style_variation("gta_like", images=3) < 0.2
+
+
+def test_style_jitter_scale_scales_the_per_image_style_variation_and_keeps_the_scenes():
+    """data.style_jitter_scale repaints the same scenes (same labels) with the per-image exposure and white
+    balance k times as far from the domain's mean style; the variation measured grows about k-fold."""
+    from zsct_lib.config import ConfigError, load_config
+    from zsct_lib.data import StreetScenes, build_datasets, scenes_benchmark
+    from zsct_lib.data.benchmark import with_style_jitter
+    from zsct_lib.evaluation import benchmark_style_variation
+
+    cfg = load_config(None, ["data.style_jitter_scale=3", "data.val_size=2", "data.source_size=2", "data.target_size=2"])
+    tripled = scenes_benchmark(cfg.data)
+    assert tripled.target.style.exposure_jitter == pytest.approx(3 * 0.08)
+    assert tripled.source.style.white_balance_jitter == pytest.approx(3 * 0.02)
+    assert scenes_benchmark(load_config(None).data) == "gta_like"                    # 1: the variant itself
+    base, more = benchmark_style_variation("gta_like", images=4), benchmark_style_variation(tripled, images=4)
+    assert 2.0 * base < more < 3.5 * base
+    _, _, val = build_datasets(cfg.data)
+    plain = StreetScenes("target_val", "gta_like", 2)
+    assert torch.equal(val[0][1], plain[0][1]) and not torch.equal(val[0][0], plain[0][0])   # same scene, other look
+    assert with_style_jitter("gta_like", 1.0) == StreetScenes("target_val", "gta_like", 1).config
+    with pytest.raises(ConfigError, match="data.style_jitter_scale"):
+        load_config(None, ["data.style_jitter_scale=-1"])

@@ -40,6 +40,7 @@ class DataConfig:
     val_split: str = "val"             # Cityscapes split scored by `zsct eval` / periodic evaluation
     num_workers: int = 0
     rare_class_temperature: float = 0.0  # beyond the paper: DAFormer's rare-class sampling of source images at T (0.01); 0 = off
+    style_jitter_scale: float = 1.0    # embedded benchmark: multiplies the per-image exposure / white-balance jitter (1: the variant's own)
 
 
 @dataclass
@@ -302,6 +303,9 @@ def validate(cfg: Config) -> None:
     if cfg.data.rare_class_temperature < 0:
         raise ConfigError(f"config key 'data.rare_class_temperature': {cfg.data.rare_class_temperature} is negative "
                           "(0 turns rare-class sampling off; DAFormer uses 0.01)")
+    if cfg.data.style_jitter_scale < 0:
+        raise ConfigError(f"config key 'data.style_jitter_scale': {cfg.data.style_jitter_scale} is negative "
+                          "(1 keeps the benchmark's own per-image style variation, 0 removes it)")
     if not 0.0 <= cfg.loss.class_balance_beta < 1.0:
         raise ConfigError(f"config key 'loss.class_balance_beta': {cfg.loss.class_balance_beta} is not in [0, 1)")
     if cfg.data.crop_height > cfg.data.height * cfg.data.scale_max or cfg.data.crop_width > cfg.data.width * cfg.data.scale_max:

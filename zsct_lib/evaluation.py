@@ -246,13 +246,14 @@ def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
     """`style_measurements` on the first `images` source-train and target-val scenes of the embedded
     benchmark of `data_cfg` (a DataConfig: variant, seed, size), with the benchmark's own per-image style
     variation of those target scenes (`benchmark_style_variation`) as "style_variation_target"."""
-    from .data import StreetScenes
+    from .data import StreetScenes, scenes_benchmark
 
     d = data_cfg
-    source = StreetScenes("source_train", d.benchmark, images, d.height, d.width, d.seed)
-    target = StreetScenes("target_val", d.benchmark, images, d.height, d.width, d.seed)
+    benchmark = scenes_benchmark(d)         # with data.style_jitter_scale applied
+    source = StreetScenes("source_train", benchmark, images, d.height, d.width, d.seed)
+    target = StreetScenes("target_val", benchmark, images, d.height, d.width, d.seed)
     target_images = torch.stack([target[i][0] for i in range(images)])
     measured = style_measurements(model, torch.stack([source[i][0] for i in range(images)]), target_images)
-    measured["style_variation_target"] = benchmark_style_variation(d.benchmark, "target_val", images, d.height,
+    measured["style_variation_target"] = benchmark_style_variation(benchmark, "target_val", images, d.height,
                                                                    d.width, d.seed, drawn=target_images)
     return measured

@@ -7,4 +7,4 @@ from .benchmark import BENCHMARKS, SceneStyle, BenchmarkConfig, StreetScenes, ge
 from .real import GTA5, Synthia, Cityscapes, Unlabelled
 from .transforms import joint_transform, eval_transform
 from .stats import class_statistics, format_class_statistics, source_statistics, tail_pixel_counts
-from .build import build_datasets
+from .build import build_datasets, scenes_benchmark

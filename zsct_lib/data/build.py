@@ -6,8 +6,14 @@ import torch.nn.functional as F
 
 from ..config import DataConfig
 from .real import GTA5, Cityscapes, Synthia, Unlabelled
-from .benchmark import StreetScenes
+from .benchmark import BenchmarkConfig, StreetScenes, with_style_jitter
 from .transforms import eval_transform
+
+
+def scenes_benchmark(cfg: DataConfig) -> str | BenchmarkConfig:
+    """The embedded benchmark a DataConfig draws: its variant by name, or that variant with its per-image
+    style jitter scaled by `data.style_jitter_scale` when that is not 1."""
+    return cfg.benchmark if cfg.style_jitter_scale == 1.0 else with_style_jitter(cfg.benchmark, cfg.style_jitter_scale)
 
 
 def build_datasets(cfg: DataConfig, oracle: bool = False):
@@ -20,15 +26,15 @@ def build_datasets(cfg: DataConfig, oracle: bool = False):
     """
     val_transform = eval_transform(cfg)
     if cfg.source == "synthetic":
-        source = StreetScenes("source_train", cfg.benchmark, cfg.source_size, cfg.height, cfg.width, cfg.seed)
+        source = StreetScenes("source_train", scenes_benchmark(cfg), cfg.source_size, cfg.height, cfg.width, cfg.seed)
     elif cfg.source == "gta5":
         source = GTA5(_root(cfg.source_root, "data.source_root", "GTA5"))
     else:
         source = Synthia(_root(cfg.source_root, "data.source_root", "SYNTHIA"), num_classes=16)
     if cfg.target == "synthetic":
         split = "target_oracle" if oracle else "target_train"
-        target = StreetScenes(split, cfg.benchmark, cfg.target_size, cfg.height, cfg.width, cfg.seed)
-        val = StreetScenes("target_val", cfg.benchmark, cfg.val_size, cfg.height, cfg.width, cfg.seed,
+        target = StreetScenes(split, scenes_benchmark(cfg), cfg.target_size, cfg.height, cfg.width, cfg.seed)
+        val = StreetScenes("target_val", scenes_benchmark(cfg), cfg.val_size, cfg.height, cfg.width, cfg.seed,
                            transform=val_transform)
     else:
         root = _root(cfg.target_root, "data.target_root", "Cityscapes")
@@ -47,7 +53,7 @@ def labelled_target_train(cfg: DataConfig, images: int):
     diagnosis only (scoring pseudo labels): the embedded benchmark's target_oracle split, or
     Cityscapes train with its labels. Training never reads it."""
     if cfg.target == "synthetic":
-        return StreetScenes("target_oracle", cfg.benchmark, min(images, cfg.target_size), cfg.height, cfg.width, cfg.seed)
+        return StreetScenes("target_oracle", scenes_benchmark(cfg), min(images, cfg.target_size), cfg.height, cfg.width, cfg.seed)
     dataset = _Resized(Cityscapes(_root(cfg.target_root, "data.target_root", "Cityscapes"), split="train"), cfg)
     return torch.utils.data.Subset(dataset, range(min(images, len(dataset))))
 

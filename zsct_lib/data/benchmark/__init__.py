@@ -44,7 +44,7 @@ One module per stage, each importing only the ones before it:
   the splits and the :class:`StreetScenes` dataset with its PNG cache.
 """
 from .domains import (BENCHMARKS, BenchmarkConfig, DomainConfig, SceneContent, SceneGeometry, SceneStyle, get_benchmark,
-                      without_style_jitter)
+                      with_style_jitter, without_style_jitter)
 from .layout import Scene, layout_scene
 from .raster import rasterise, render_label
 from .render import render_image
@@ -53,4 +53,4 @@ from .dataset import SPLITS, VAL_INDEX_OFFSET, StreetScenes, generate_label, gen
 __all__ = ["SceneStyle", "SceneGeometry", "SceneContent", "DomainConfig", "BenchmarkConfig", "BENCHMARKS",
            "Scene", "layout_scene", "rasterise", "render_label", "render_image", "generate_scene",
            "generate_label", "StreetScenes",
-           "SPLITS", "VAL_INDEX_OFFSET", "get_benchmark", "without_style_jitter"]
+           "SPLITS", "VAL_INDEX_OFFSET", "get_benchmark", "with_style_jitter", "without_style_jitter"]

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from typing import Union
 
 __all__ = ["SceneStyle", "SceneGeometry", "SceneContent", "DomainConfig", "BenchmarkConfig", "BENCHMARKS",
-           "get_benchmark", "without_style_jitter"]
+           "get_benchmark", "with_style_jitter", "without_style_jitter"]
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,22 @@ BENCHMARKS: dict[str, BenchmarkConfig] = {
 }
 
 
+def with_style_jitter(benchmark: Union[str, BenchmarkConfig], scale: float) -> BenchmarkConfig:
+    """The same benchmark with each domain's per-image exposure and white-balance jitter multiplied by
+    `scale`. The random streams draw the same numbers, so scene k is the same scene, lit and balanced
+    `scale` times as far from its domain's mean style: more (or less) for a per-image style code to carry."""
+    config = get_benchmark(benchmark)
+    scaled = lambda domain: replace(domain, style=replace(  # noqa: E731
+        domain.style, exposure_jitter=scale * domain.style.exposure_jitter,
+        white_balance_jitter=scale * domain.style.white_balance_jitter))
+    return replace(config, source=scaled(config.source), target=scaled(config.target))
+
+
 def without_style_jitter(benchmark: Union[str, BenchmarkConfig]) -> BenchmarkConfig:
     """The same benchmark with every image in its domain's mean style (no per-image exposure or white
-    balance jitter). The random streams draw the same numbers, so scene k is the same scene, only
-    lit and balanced as its domain's average: what a per-image style code has to carry."""
-    config = get_benchmark(benchmark)
-    flat = lambda domain: replace(domain, style=replace(domain.style, exposure_jitter=0.0,  # noqa: E731
-                                                         white_balance_jitter=0.0))
-    return replace(config, source=flat(config.source), target=flat(config.target))
+    balance jitter): scene k lit and balanced as its domain's average, what a per-image style code
+    has to carry."""
+    return with_style_jitter(benchmark, 0.0)
 
 
 def get_benchmark(benchmark: Union[str, BenchmarkConfig]) -> BenchmarkConfig:
