@@ -227,33 +227,63 @@ def style_measurements(model, source_images: torch.Tensor, target_images: torch.
 
 
 def benchmark_style_variation(benchmark, split: str = "target_val", images: int = 32, height: int = 64,
-                              width: int = 128, seed: int = 0, drawn: torch.Tensor | None = None) -> float:
+                              width: int = 128, seed: int = 0, drawn: torch.Tensor | None = None,
+                              mean_style: torch.Tensor | None = None) -> float:
     """Mean |I_j - I_j(mean style)| over the first `images` scenes of a split, on [0, 1] images: how far
     each image's own exposure and white balance move it from the same scene in its domain's mean style.
     A generator whose code carried exactly that, with the zero code drawing the mean style, would
-    score this as its `style_effect`. drawn: those scenes [images,3,H,W] when already drawn."""
+    score this as its `style_effect`. drawn / mean_style: those scenes [images,3,H,W], in their own and in
+    the mean style, when already drawn."""
     from .data import StreetScenes
     from .data.benchmark import without_style_jitter
 
     if drawn is None:
         own = StreetScenes(split, benchmark, images, height, width, seed)
         drawn = torch.stack([own[i][0] for i in range(images)])
-    mean_style = StreetScenes(split, without_style_jitter(benchmark), images, height, width, seed)
-    return float((drawn - torch.stack([mean_style[i][0] for i in range(images)])).abs().mean())
+    if mean_style is None:
+        flat = StreetScenes(split, without_style_jitter(benchmark), images, height, width, seed)
+        mean_style = torch.stack([flat[i][0] for i in range(images)])
+    return float((drawn - mean_style).abs().mean())
+
+
+@torch.no_grad()
+def style_paths(model, target_images: torch.Tensor, mean_style_images: torch.Tensor) -> dict:
+    """Which path carries each target image's own style into Gt's reconstruction (eq 11): the style code
+    or the content map.
+
+    target_images It [N,3,H,W] and mean_style_images It0 [N,3,H,W]: the same scenes, in their own style
+    and in their domain's mean style (`without_style_jitter`), on [0, 1]. With c, c0 the content maps
+    Ec(It), Ec(It0) and z, z0 the codes Et(It), Et(It0), returns mean absolute differences:
+    - style_through_code: |Gt(z, c0) - Gt(z0, c0)|, the image's own style carried by the code alone;
+    - style_through_content: |Gt(z0, c) - Gt(z0, c0)|, carried by the content map alone;
+    - style_through_both: |Gt(z, c) - Gt(z0, c0)|, the reconstruction's own style (compare |It - It0|).
+    A content map that separated content from style would carry none of it."""
+    model.eval()
+    stem, content, _ = model.encode(target_images)
+    stem0, content0, _ = model.encode(mean_style_images)
+    code, code0 = model.style_target(stem), model.style_target(stem0)
+    reference = model.gen_target(code0, content0)
+    return {"style_through_code": float((model.gen_target(code, content0) - reference).abs().mean()),
+            "style_through_content": float((model.gen_target(code0, content) - reference).abs().mean()),
+            "style_through_both": float((model.gen_target(code, content) - reference).abs().mean())}
 
 
 def benchmark_style_measurements(model, data_cfg, images: int = 32) -> dict:
     """`style_measurements` on the first `images` source-train and target-val scenes of the embedded
     benchmark of `data_cfg` (a DataConfig: variant, seed, size), with the benchmark's own per-image style
-    variation of those target scenes (`benchmark_style_variation`) as "style_variation_target"."""
+    variation of those target scenes (`benchmark_style_variation`) as "style_variation_target", and which
+    path carries that variation into the reconstruction (`style_paths`)."""
     from .data import StreetScenes, scenes_benchmark
+    from .data.benchmark import without_style_jitter
 
     d = data_cfg
     benchmark = scenes_benchmark(d)         # with data.style_jitter_scale applied
     source = StreetScenes("source_train", benchmark, images, d.height, d.width, d.seed)
     target = StreetScenes("target_val", benchmark, images, d.height, d.width, d.seed)
+    flat = StreetScenes("target_val", without_style_jitter(benchmark), images, d.height, d.width, d.seed)
     target_images = torch.stack([target[i][0] for i in range(images)])
+    mean_style = torch.stack([flat[i][0] for i in range(images)])
     measured = style_measurements(model, torch.stack([source[i][0] for i in range(images)]), target_images)
-    measured["style_variation_target"] = benchmark_style_variation(benchmark, "target_val", images, d.height,
-                                                                   d.width, d.seed, drawn=target_images)
+    measured["style_variation_target"] = benchmark_style_variation(benchmark, drawn=target_images, mean_style=mean_style)
+    measured.update(style_paths(model, target_images, mean_style))
     return measured

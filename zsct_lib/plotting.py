@@ -797,8 +797,9 @@ def learning_curves_figure(runs: dict, classes=("pole", "traffic light", "traffi
     for ax in axes.flat[len(panels):]:
         ax.set_axis_off()
     axes.flat[0].set_ylabel("IoU (%)")
-    axes.flat[0].legend(fontsize=FONT_SIZE)
-    fig.tight_layout()
+    handles, labels = axes.flat[0].get_legend_handles_labels()      # below the panels: no curve hidden
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=FONT_SIZE, frameon=False)
+    fig.tight_layout(rect=(0, 0.04 * -(-len(labels) // 3) + 0.02, 1, 1))
     return _save(fig, path)
 
 
