@@ -129,6 +129,25 @@ def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):
     assert demo_comparison(result(1, 1, "fp32"), result(1, 1, "fp32"), RESULTS_DIR / "demo")   # the committed demo is read
 
 
+def test_demo_fine_tunes_the_shipped_dise_stage_and_keeps_its_style(tmp_path):
+    """`zsct demo`: NonAdapt from scratch, the full method from the shipped DISE-stage model of seed 0 at the
+    study's fine-tuning rate; the full model's style code still steers its generator (a generator trained
+    from scratch scores 1e-5 here), and the committed demo run was made so."""
+    from zsct_lib.checkpoint import load_model
+    from zsct_lib.config import load_config
+    from zsct_lib.evaluation import benchmark_style_measurements
+    from zsct_lib.experiments import STUDY, run_demo
+
+    run_demo(tmp_path, quick=True)
+    for folder in (tmp_path, RESULTS_DIR / "demo"):
+        full, nonadapt = (load_config(str(folder / kind / "config.yaml")) for kind in ("full", "nonadapt"))
+        assert full.train.init_checkpoint == "results/dise_stage_gta_like/seed0/model.pt" and full.loss.out_ct
+        assert full.optim.seg_lr == 4e-3 and full.model.freeze_bn and "optim.seg_lr=4e-3" in STUDY.adapt
+        assert nonadapt.train.init_checkpoint == "" and nonadapt.loss.mode == "source_only"
+    model, cfg = load_model(tmp_path / "full" / "model.pt")
+    assert benchmark_style_measurements(model, cfg.data, images=8)["style_effect"] > 0.02
+
+
 def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
     """The study's adapted rows start from the shipped DISE-stage model of their seed, at the fine-tuning
     rate with one poly decay and frozen BN; NonAdapt trains from scratch for the whole budget; every
