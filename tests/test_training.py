@@ -241,6 +241,31 @@ def test_style_reconstruction_term_is_off_by_default_and_trains_the_code_when_on
     assert "style_rec" in L.TOTAL_LOSS_ORDER
 
 
+def test_content_reconstruction_term_is_off_by_default_and_reaches_the_content_encoder_when_on():
+    """loss.w_content_rec (beyond the paper, MUNIT): a known value on hand-built maps; off by default; on,
+    its gradient reaches the stem, the content encoder and both generators (through the translations)."""
+    from zsct_lib import losses as L
+    from zsct_lib.models import build_model
+    from zsct_lib.training import StepFlags, generator_losses
+
+    same = torch.ones(1, 2, 3, 3)
+    assert L.content_reconstruction_loss(same, same, same, same) == 0
+    assert L.content_reconstruction_loss(same + 0.5, same, same - 0.25, same) == pytest.approx(0.75)
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    flags = StepFlags(sty=True, cyc=False, st=False)
+    cfg = small_config("model.generator=adain", "loss.style_trains_stem=false")
+    assert "content_rec" not in generator_losses(build_model(cfg.model), batch, flags, cfg)[0]
+    cfg = small_config("model.generator=adain", "loss.style_trains_stem=false", "loss.w_content_rec=1.0")
+    model = build_model(cfg.model)
+    terms, _ = generator_losses(model, batch, flags, cfg)
+    terms["content_rec"].backward()
+    for module in (model.stem, model.content_encoder, model.gen_target, model.gen_source):
+        assert _grad_size(module) > 0
+    assert _grad_size(model.segmenter) == 0 and "content_rec" in L.TOTAL_LOSS_ORDER
+
+
 def _grad_size(module) -> float:
     return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
 

@@ -87,6 +87,7 @@ class LossConfig:
     w_style_prior: float = 0.0         # beyond the paper: own-domain codes held at N(0, I) batch moments; 0 = off
     style_trains_stem: bool = True     # the style encoders' terms train the shared stem too (DISE); false: they read it fixed
     w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
+    w_content_rec: float = 0.0         # beyond the paper: |Ec(Is2t) - Ec(Is)| + |Ec(It2s) - Ec(It)| (MUNIT); 0 = off
 
 
 @dataclass

@@ -88,6 +88,13 @@ def style_reconstruction_loss(target_code_of_s2t, target_code, source_code_of_t2
     return F.l1_loss(target_code_of_s2t, target_code) + F.l1_loss(source_code_of_t2s, source_code)
 
 
+def content_reconstruction_loss(content_of_s2t, content_s, content_of_t2s, content_t) -> torch.Tensor:
+    """Beyond the paper (MUNIT's content reconstruction): |Ec(Is2t) - Ec(Is)|_1 + |Ec(It2s) - Ec(It)|_1 on
+    content maps [B,C,h,w], the originals' maps held fixed. A translation changes the style only, so a
+    content map that still changes with it carries style (`evaluation.style_paths` measures how much)."""
+    return F.l1_loss(content_of_s2t, content_s.detach()) + F.l1_loss(content_of_t2s, content_t.detach())
+
+
 def style_prior_loss(code: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """Beyond the paper: KL(N(mu, sigma^2) || N(0, 1)) of the batch's own-domain codes, per dimension,
     averaged: 0.5 (mu^2 + sigma^2 - log sigma^2 - 1), mu and sigma^2 the batch mean and variance of
@@ -128,7 +135,8 @@ def content_transfer_loss(transferred_logits: torch.Tensor, transferred_label: t
 
 
 # Eq 19's terms in the order they are added (the order is kept so that sums repeat to the last bit).
-TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct", "style_rec", "style_prior")
+TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "seg_ct", "style_rec", "style_prior",
+                    "content_rec")
 
 
 def total_loss(terms: dict) -> torch.Tensor:
@@ -136,8 +144,8 @@ def total_loss(terms: dict) -> torch.Tensor:
 
     terms: name -> scalar, as `training.step.generator_losses` returns them: "seg" (eq 6), "zero"
     (eq 5), "zero_trans" (eq 8), "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "st" (eq 12's
-    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`) and
-    "style_prior" (`style_prior_loss`);
+    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`),
+    "style_prior" (`style_prior_loss`) and "content_rec" (`content_reconstruction_loss`);
     absent terms are off. With "zero" present, "seg", "zero" and
     "zero_trans" enter as eq 9's zero-style loss; without it (source-only, oracle, or the zero-style
     loss switched off) L_seg enters alone.

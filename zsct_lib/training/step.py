@@ -46,7 +46,7 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     """Forward pass of the segmentation network, style encoders and generators: every loss term of
     eq 19 that the flags enable, each under its own name and weight. Returns (terms, tensors):
     terms name -> weighted scalar ("seg" eq 6, "zero" eq 5, "zero_trans" eq 8, "rec" eq 11,
-    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18, "style_rec" and "style_prior" beyond the paper;
+    "adv_out", "adv_img", "cycle" eq 10, "st", "seg_ct" eq 18, "style_rec", "style_prior" and "content_rec" beyond the paper;
     `losses.total_loss` adds them as
     eq 19), tensors what the discriminator step needs (and "transfer_fraction" in stage 2).
 
@@ -105,11 +105,14 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     terms["adv_img"] = lc.w_adv_img * (L.image_adversarial_loss(model.disc_target_image(Is2t), True)
                                        + L.image_adversarial_loss(model.disc_source_image(It2s), True))
 
-    if flags.cyc:
+    if flags.cyc or lc.w_content_rec > 0:
         if stem_t2s is None:
             stem_t2s = style_stem(It2s)
         stem_for_content = stem_t2s if lc.style_trains_stem else model.stem(It2s)
         content_t2s, _ = model.content_encoder(stem_for_content)
+    if lc.w_content_rec > 0:                                 # beyond the paper: a translation keeps the content map
+        terms["content_rec"] = lc.w_content_rec * L.content_reconstruction_loss(content_s2t, content_s, content_t2s, content_t)
+    if flags.cyc:
         Is2t2s = model.gen_source(model.style_source(stem_t2s), content_s2t)    # eq 3
         It2s2t = model.gen_target(model.style_target(stem_s2t), content_t2s)    # eq 4
         terms["cycle"] = lc.w_cycle * L.cycle_loss(Is2t2s, Is, It2s2t, It)      # eq 10
