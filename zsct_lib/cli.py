@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also measure whether the style codes steer the generators (evaluation.style_measurements)")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method fine-tuned from the shipped DISE-stage model (about 5 min on 2 CPU cores)")
+    p = sub.add_parser("demo", help="the main job: NonAdapt vs the full method fine-tuned from the shipped DISE-stage model (about 4 min on 2 CPU cores)")
     p.add_argument("--out", default=None,
                    help="where the two runs and the figure go (default: $ZSCT_RUNS_DIR/demo when set, else runs/demo)")
     p.add_argument("--quick", action="store_true", help="a few iterations only (a smoke test)")
