@@ -176,3 +176,22 @@ def test_style_and_stem_norm_options():
         load_config("tiny", ["model.style_norm=instance"])
     with pytest.raises(ConfigError, match="model.stem_norm"):
         load_config("tiny", ["model.stem_norm=group"])
+
+
+def test_content_norm_instance_removes_each_image_own_gain_and_offset_from_the_content_map():
+    """model.content_norm=instance: Ec reads its stem features normalised per image and channel, so a
+    per-channel gain and offset of one image's stem features leave its content map unchanged."""
+    import torch
+
+    from zsct_lib.config import ConfigError, load_config
+    from zsct_lib.models import build_model
+
+    torch.manual_seed(0)
+    stem = torch.rand(2, 32, 16, 32)
+    gain, offset = torch.rand(2, 32, 1, 1) + 0.5, torch.rand(2, 32, 1, 1)
+    plain = build_model(load_config(None).model).content_encoder.eval()
+    normed = build_model(load_config(None, ["model.content_norm=instance"]).model).content_encoder.eval()
+    assert torch.allclose(normed(stem * gain + offset)[0], normed(stem)[0], atol=1e-3)   # eps of the norm only
+    assert not torch.allclose(plain(stem * gain + offset)[0], plain(stem)[0], atol=1e-2)
+    with pytest.raises(ConfigError, match="model.content_norm"):
+        load_config(None, ["model.content_norm=batch"])

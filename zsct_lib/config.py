@@ -56,6 +56,7 @@ class ModelConfig:
     generator_upsample: str = "transposed"  # transposed (DISE) | resize (nearest x2 + conv: no checkerboard)
     style_norm: str = "batch"          # batch (DISE's style encoder) | none (MUNIT's: keeps each image's statistics)
     stem_norm: str = "batch"           # tiny preset's stem: batch | none (the stem's output keeps the domain's colour)
+    content_norm: str = "none"         # tiny preset's Ec input: none | instance (per image and channel: each image's own gain and offset removed)
 
 
 @dataclass
@@ -287,6 +288,7 @@ def validate(cfg: Config) -> None:
         "model.generator_upsample": (cfg.model.generator_upsample, ("transposed", "resize")),
         "model.style_norm": (cfg.model.style_norm, ("batch", "none")),
         "model.stem_norm": (cfg.model.stem_norm, ("batch", "none")),
+        "model.content_norm": (cfg.model.content_norm, ("none", "instance")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
         "optim.lr_decay": (cfg.optim.lr_decay, ("per_stage", "whole_run")),
@@ -296,6 +298,8 @@ def validate(cfg: Config) -> None:
     for key, (value, allowed) in choices.items():
         if value not in allowed:
             raise ConfigError(f"config key {key!r}: {value!r} is not one of {', '.join(allowed)}")
+    if cfg.model.content_norm != "none" and cfg.model.preset != "tiny":
+        raise ConfigError(f"config key 'model.content_norm': {cfg.model.content_norm!r} is for the tiny preset only")
     if cfg.loss.out_ct and not cfg.loss.in_ct:
         raise ConfigError("config key 'loss.out_ct': output-level transfer relabels the input-level "
                           "transferred image, so it needs loss.in_ct=true")

@@ -80,10 +80,14 @@ class TinyContentEncoder(nn.Module):
 
     With `skip`, its second output is the stem features themselves: the segmenter's decoder reads
     them to predict at output stride 2, where one- or two-pixel-wide poles and signs still exist.
+    With `instance_norm`, the stem features are first normalised per image and channel, so a per-image
+    gain or offset of a stem channel (an image's own exposure or white balance, roughly) cannot reach
+    the content map.
     """
 
-    def __init__(self, in_channels: int = 32, skip: bool = False):
+    def __init__(self, in_channels: int = 32, skip: bool = False, instance_norm: bool = False):
         super().__init__()
+        self.instance_norm = instance_norm
         width = 2 * in_channels
         self.down = conv_bn_relu(in_channels, width, stride=2)
         self.blocks = nn.Sequential(ResidualBlock(width, 1), ResidualBlock(width, 2), ResidualBlock(width, 4))
@@ -94,6 +98,8 @@ class TinyContentEncoder(nn.Module):
         self.stride = 4
 
     def forward(self, stem_features):
+        if self.instance_norm:
+            stem_features = nn.functional.instance_norm(stem_features)
         return self.blocks(self.down(stem_features)), (stem_features if self.skip else None)
 
 

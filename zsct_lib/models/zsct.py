@@ -28,7 +28,8 @@ class ZSCTModel(nn.Module):
         if cfg.preset == "tiny":
             base = cfg.base_channels
             self.stem = TinyStem(base, cfg.stem_norm)
-            self.content_encoder = TinyContentEncoder(base, skip=cfg.decoder == "skip")
+            self.content_encoder = TinyContentEncoder(base, skip=cfg.decoder == "skip",
+                                                      instance_norm=cfg.content_norm == "instance")
             c = self.content_encoder.out_channels
             self.segmenter = Segmenter(c, k, dilations=(1, 2, 4, 8), hidden=c,
                                        skip_channels=self.content_encoder.skip_channels)
