@@ -82,7 +82,7 @@ class TinyContentEncoder(nn.Module):
     them to predict at output stride 2, where one- or two-pixel-wide poles and signs still exist.
     With `instance_norm`, the stem features are first normalised per image and channel, so a per-image
     gain or offset of a stem channel (an image's own exposure or white balance, roughly) cannot reach
-    the content map.
+    the content map; the skip output is then the normalised features too (all of Ec's outputs are).
     """
 
     def __init__(self, in_channels: int = 32, skip: bool = False, instance_norm: bool = False):
