@@ -69,6 +69,7 @@ class LossConfig:
     out_ct: bool = True                # output-level content transfer, eq 17 (stage 2)
     context_ct: bool = False           # context-aware placement of transferred content (beyond the paper)
     class_balance_beta: float = 0.999  # Cui et al. 2019; 0 gives equal weights
+    class_balance_counts: str = "paper_scale"  # paper_scale (the source's class shares over the paper's GTA5/SYNTHIA pixel total: near-equal weights, as the paper's) | dataset (this set's own counts; beyond the paper: inverse frequency on a small set)
     pseudo_quantile: float = 0.5
     pseudo_cap: float = 0.9
     st_start: int = 0                  # iteration at which self-training begins
@@ -291,6 +292,7 @@ def validate(cfg: Config) -> None:
         "model.content_norm": (cfg.model.content_norm, ("none", "instance")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
+        "loss.class_balance_counts": (cfg.loss.class_balance_counts, ("paper_scale", "dataset")),
         "optim.lr_decay": (cfg.optim.lr_decay, ("per_stage", "whole_run")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),

@@ -35,6 +35,28 @@ def class_balanced_weights(counts, beta: float = 0.999) -> torch.Tensor:
     return weights.float()
 
 
+# Labelled pixels of the paper's source sets, as it counts them for eq 7: GTA5 has 24,966 images of
+# 1914x1052, SYNTHIA-RAND-CITYSCAPES 9,400 of 1280x760.
+PAPER_SOURCE_PIXELS = {"gta5": 24_966 * 1914 * 1052, "synthia": 9_400 * 1280 * 760}
+
+
+def paper_scale_counts(counts, source: str) -> torch.Tensor:
+    """Eq 7's pixel counts at the paper's scale: the same class shares, over the pixel total of the
+    paper's source set `source` ("gta5" or "synthia"). counts [K] -> [K] float64.
+
+    Cui et al.'s effective number saturates near 1 / (1 - beta) samples. The paper counts about 5e10
+    GTA5 pixels, so even its rarest class has millions and any usual beta gives near-equal weights;
+    the embedded benchmark's 3e6 pixels would give inverse-frequency weights instead (20x between road
+    and sign), a regime the paper never ran in (`loss.class_balance_counts=dataset` keeps it)."""
+    if source not in PAPER_SOURCE_PIXELS:
+        raise ValueError(f"source must be one of {sorted(PAPER_SOURCE_PIXELS)}, got {source!r}")
+    counts = torch.as_tensor(counts, dtype=torch.float64)
+    total = counts.sum()
+    if total <= 0:
+        raise ValueError("counts hold no labelled pixel")
+    return counts / total * PAPER_SOURCE_PIXELS[source]
+
+
 def cross_entropy(logits: torch.Tensor, label: torch.Tensor, class_weights: torch.Tensor | None = None) -> torch.Tensor:
     """Eq 7: L_CE(P, Y) = -sum_hwk Y log P, here averaged over labelled pixels (weighted mean).
 

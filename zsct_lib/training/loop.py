@@ -99,6 +99,23 @@ def resume_changes(saved: dict, current: dict) -> dict[str, tuple]:
     return changes
 
 
+def paper_source(data) -> str:
+    """The paper's source set that a run's source stands for: GTA5 or SYNTHIA (the embedded
+    benchmark's variants by their names)."""
+    if data.source in L.PAPER_SOURCE_PIXELS:
+        return data.source
+    return "gta5" if data.benchmark == "gta_like" else "synthia"
+
+
+def source_class_weights(class_pixels, cfg: Config) -> torch.Tensor:
+    """Eq 7's class-balanced weights [K] from the source set's pixel counts [K]: counted at the paper's
+    scale (`losses.paper_scale_counts`, near-equal weights) unless loss.class_balance_counts=dataset."""
+    counts = class_pixels
+    if cfg.loss.class_balance_counts == "paper_scale":
+        counts = L.paper_scale_counts(class_pixels, paper_source(cfg.data))
+    return L.class_balanced_weights(counts, cfg.loss.class_balance_beta)
+
+
 def prepare_model(model, cfg: Config):
     """The speed options that change the model itself: channels-last memory format, and torch.compile
     of the modules every step runs several times (in place, so checkpoints keep their keys)."""
@@ -179,7 +196,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
 
     # every rank computes the same statistics; only rank 0 writes the cache file
     stats = source_statistics(source_train, cfg.model.num_classes, out / "source_stats.json" if rank == 0 else None)
-    class_weights = L.class_balanced_weights(stats["class_pixels"], cfg.loss.class_balance_beta).to(device)
+    class_weights = source_class_weights(stats["class_pixels"], cfg).to(device)
     _, gate_by_index = median_gate(stats["tail_pixels"])
     gate_by_index = torch.as_tensor(gate_by_index)
 
