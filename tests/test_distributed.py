@@ -1,6 +1,5 @@
 """Data-parallel training under torchrun (gloo, 2 processes on the CPU) equals one process with the global batch."""
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

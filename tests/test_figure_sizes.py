@@ -9,7 +9,6 @@ import json
 
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 import torch
 from matplotlib.text import Text
 

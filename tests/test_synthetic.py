@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from zsct_lib.config import DataConfig
-from zsct_lib.data import stats as stats_module
 from zsct_lib.data.benchmark import (BENCHMARKS, VAL_INDEX_OFFSET, BenchmarkConfig, SceneStyle, StreetScenes,
                                      generate_label, generate_scene, layout_scene)
 from zsct_lib.data.benchmark import dataset as benchmark_dataset
@@ -280,8 +279,10 @@ def test_joint_transform_crop_rescale_and_fill():
         assert float(out_image[:, ~valid].abs().sum()) == 0.0  # image padded with 0
     assert saw_fill
     # the same torch seed gives the same crop (the trainer reseeds per sample)
-    torch.manual_seed(3); a = t(image, label)
-    torch.manual_seed(3); b = t(image, label)
+    torch.manual_seed(3)
+    a = t(image, label)
+    torch.manual_seed(3)
+    b = t(image, label)
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
 
 

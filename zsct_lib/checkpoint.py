@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .paths import write_atomically
+from .atomic import write_atomically
 
 FORMAT = "zsct-checkpoint-1"
 

@@ -10,14 +10,15 @@
   generators (results/full_method_from_scratch), the series' example of style codes that do nothing;
 * `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs);
 * `write_atomically`, `write_text_atomically`: a file written whole or not at all (checkpoints, grades,
-  student notebooks).
+  student notebooks), from `zsct_lib.atomic`.
 """
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
+
+from .atomic import write_atomically, write_text_atomically
 
 DEMO_DIR_ENV = "ZSCT_DEMO_DIR"
 RUNS_DIR_ENV = "ZSCT_RUNS_DIR"      # where `zsct demo` writes by default (a writable folder on a read-only install)
@@ -121,32 +122,6 @@ def relative_to_repo(path, root=None) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return f"<{DEMO_DIR_ENV}>/{path.parent.name}/{path.name}"
-
-
-def write_atomically(path, write, binary: bool = False) -> None:
-    """Call `write(handle)` on a temporary file beside `path`, then rename it over `path`: a crash or a
-    full disk during the write leaves any previous file untouched and no half-written file behind. The
-    file gets the usual permissions (0666 less the umask), not mkstemp's private 0600."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with (os.fdopen(fd, "wb") if binary else os.fdopen(fd, "w", encoding="utf-8", newline="")) as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_text_atomically(path, text: str) -> None:
-    """A text file written whole or not at all (`write_atomically`)."""
-    write_atomically(path, lambda handle: handle.write(text))
 
 
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
