@@ -60,7 +60,7 @@ def _candidate(name):
 
 
 def test_a_dise_stage_twice_as_long_reconstructs_target_images_above_24_db():
-    """The PSNR target is reached with 5,000 iterations instead of 2,500 (README, "Against the targets")."""
+    """The PSNR target is reached with 5,000 iterations instead of 2,500 (docs/report/02_dise_stage.md, "Against the targets")."""
     model, cfg, summary = _candidate("iterations_5000")
     assert cfg.train.iterations == 5000 and summary["seed"] == 0
     style = benchmark_style_measurements(model, cfg.data)
@@ -71,7 +71,7 @@ def test_a_dise_stage_twice_as_long_reconstructs_target_images_above_24_db():
 def test_three_times_the_per_image_style_variation_is_carried_only_in_part():
     """On a benchmark whose per-image exposure and white balance vary three times as much
     (data.style_jitter_scale=3), the DISE stage's code still follows the style image's colour, but moves
-    the image by less than half of the variation there is to carry (README, "Against the targets")."""
+    the image by less than half of the variation there is to carry (docs/report/02_dise_stage.md, "Against the targets")."""
     model, cfg, summary = _candidate("style_jitter_3")
     assert cfg.data.style_jitter_scale == 3.0
     style = benchmark_style_measurements(model, cfg.data)
@@ -85,7 +85,7 @@ def test_three_times_the_per_image_style_variation_is_carried_only_in_part():
 def test_the_content_map_carries_most_of_each_target_image_own_style():
     """evaluation.style_paths: the same scenes in their mean style give 0 on every path; a generator that
     ignores its code carries nothing through it; the DISE stage reproduces each image's own style almost
-    whole, most of it through the content map (README, "Against the targets")."""
+    whole, most of it through the content map (docs/report/02_dise_stage.md, "Against the targets")."""
     import torch
 
     from zsct_lib.evaluation import style_paths
@@ -104,7 +104,7 @@ def test_the_content_map_carries_most_of_each_target_image_own_style():
 def test_the_content_reconstruction_term_does_not_keep_style_out_of_the_content_map():
     """loss.w_content_rec=1 (MUNIT's content reconstruction) on the DISE stage of seed 0: the committed
     measurement recomputed; the content map carries more of each image's own style than before, the code
-    less (README, "Against the targets")."""
+    less (docs/report/02_dise_stage.md, "Against the targets")."""
     model, cfg, summary = _candidate("content_rec_1")
     assert cfg.loss.w_content_rec == 1.0
     style = benchmark_style_measurements(model, cfg.data)
@@ -118,7 +118,7 @@ def test_the_content_reconstruction_term_does_not_keep_style_out_of_the_content_
 def test_an_instance_normalised_content_input_moves_each_image_own_style_to_the_code():
     """model.content_norm=instance on the DISE stage of seed 0: the committed measurement recomputed; the
     code now carries more of each image's own style than the content map, the reverse of the shipped
-    model (README, "Against the targets")."""
+    model (docs/report/02_dise_stage.md, "Against the targets")."""
     model, cfg, summary = _candidate("content_norm_instance")
     assert cfg.model.content_norm == "instance"
     style = benchmark_style_measurements(model, cfg.data)

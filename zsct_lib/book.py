@@ -1,15 +1,17 @@
-"""The book: the executed notebooks as a static HTML site that reads with no network.
+"""The book: the series and its report as a static HTML site that reads with no network (Sphinx, myst-nb and
+sphinx-book-theme; this module only drives them).
 
-    python -m zsct_lib.book --out book        # then open book/index.html
+    python -m zsct_lib.book --out book        # then open book/index.html  (`make book`)
 
-Each notebook of notebooks/ becomes one page, from its committed outputs (nothing is run again), as the
-student edition shows it (`zsct_lib.student`): no solution cells, and the exercise checks without their
-saved output. Widget outputs, dead on a static page, become a one-line note (each widget of the series
-has a static figure in a neighbouring cell), and cell tags are dropped. index.html lists the chapters by
-their first heading; each chapter page links to the previous, the next and the contents.
+The site is built from docs/ (conf.py, the contents page, the report pages under docs/report/ and any other
+page there) and from the student edition of notebooks/ (`zsct_lib.student`: no solution cells, the exercise
+checks without their saved output), written beside the pages under notebooks/. Nothing is executed: the
+pages show the committed outputs. Widget outputs, dead on a static page, become a one-line note (each widget
+of the series has a static figure in a neighbouring cell), and cell tags are dropped.
 
 Equations are typeset by a local copy of MathJax 2.7 (the files of the `jupyter-server-mathjax` package,
-copied into mathjax/); pages load no script, style or font from elsewhere, and figures are inline.
+copied into _static/mathjax/); search runs in the page from a local index; the download button offers each
+page's source (the student notebook, or the page's Markdown). No page loads anything from elsewhere.
 
 The site is built in a temporary folder beside --out, then swapped in: a failed build leaves the previous
 book as it was. An --out that holds anything but an earlier book is refused, never overwritten.
@@ -17,9 +19,10 @@ book as it was. An --out that holds anything but an earlier book is refused, nev
 from __future__ import annotations
 
 import argparse
-import html
 import importlib.util
+import io
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -30,82 +33,26 @@ import nbformat
 from .student import NOTEBOOKS_DIR, student_notebook
 
 DEFAULT_OUT = "book"
+DOCS_DIR = NOTEBOOKS_DIR.parent / "docs"
 PROG = "python -m zsct_lib.book"
 MARKER = ".zsct-book"                 # marks a folder this module built, and so may replace
-MATHJAX_DIR = "mathjax"
-MATHJAX_CONFIG = "TeX-AMS-MML_HTMLorMML-full,Safe"   # the one combined configuration the package ships
+MATHJAX_DIR = "_static/mathjax"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 WIDGET_NOTE = '<p class="book-widget-note"><em>Interactive view: run the notebook to use it.</em></p>'
-SERIES_TITLE = "Zero-style loss and tail-class content transfer: the notebooks"
-
-# nbconvert's lab template, less what a page without network cannot load: require.js (for widgets and
-# old JavaScript outputs, neither of which the book has) and Mermaid (no diagrams) come from a CDN there.
-# MathJax 2 reads `window.MathJax` as its configuration, before nbconvert's own (inline and display
-# delimiters): the package ships the STIX-Web fonts only, for HTML-CSS and for SVG (the reader's menu choice).
-TEMPLATE = """{%- extends 'index.html.j2' -%}
-{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
-{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
-{%- block html_head_js_mathjax -%}
-<script>
-window.MathJax = {"HTML-CSS": {availableFonts: [], imageFont: null, preferredFont: null, webFont: "STIX-Web"},
-                  SVG: {font: "STIX-Web"}};
-</script>
-{{ super() }}
-{%- endblock html_head_js_mathjax -%}
-{%- block extra_css -%}
-<style type="text/css">{{ resources.book_css }}</style>
-{%- endblock extra_css -%}
-{%- block body_header -%}
-{{ super() }}
-{{ resources.book_nav }}
-{%- endblock body_header -%}
-{%- block body_footer -%}
-{{ resources.book_nav }}
-{{ super() }}
-{%- endblock body_footer -%}
-"""
-
-CSS = """
-.book-nav { display: flex; gap: 1em; justify-content: space-between; align-items: baseline;
-            margin: 0.5em 0; padding: 0.5em 0; border-bottom: 1px solid #ddd;
-            font-family: var(--jp-ui-font-family, sans-serif); font-size: 14px; }
-.book-nav:last-child { border-bottom: none; border-top: 1px solid #ddd; }
-.book-nav a { text-decoration: none; }
-.book-nav > * { flex: 1; }
-.book-nav .book-nav-contents { flex: 0 0 auto; }
-.book-nav .book-nav-next { text-align: right; }
-.book-widget-note { color: #666; }
-"""
-
-INDEX_CSS = """
-body { font-family: system-ui, sans-serif; max-width: 48em; margin: 2em auto; padding: 0 1em; line-height: 1.5; }
-li { margin: 0.4em 0; }
-a { text-decoration: none; }
-"""
 
 
 class BookError(ValueError):
-    """A refused output folder, a missing notebooks folder or a missing package: `main` prints one line."""
+    """A refused output folder, a missing source folder, a missing package or a failed build: `main` prints
+    it as one line."""
 
 
-def chapter_title(nb, fallback: str) -> str:
-    """The text of the notebook's first markdown heading (`# 05 · ...`), else `fallback`."""
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.splitlines():
-            if line.startswith("#"):
-                return line.lstrip("#").strip() or fallback
-    return fallback
-
-
-def book_notebook(nb, title: str):
-    """The student edition of `nb` (`student_notebook`), with each widget output replaced by a note, no
-    cell tags, and `title` as the page title."""
+def book_notebook(nb):
+    """The student edition of `nb` (`student_notebook`), with each widget output replaced by a note and no
+    cell tags (myst-nb would read some of them as display options)."""
     nb = student_notebook(nb)
-    nb.metadata["title"] = title
+    nb.metadata.pop("widgets", None)          # the saved widget state: nothing on a static page reads it
     for cell in nb.cells:
-        cell.metadata.pop("tags", None)       # nbconvert writes them into class names: noise in the page
+        cell.metadata.pop("tags", None)
         if cell.cell_type != "code":
             continue
         outputs = [output for output in cell.outputs if WIDGET_MIME not in output.get("data", {})]
@@ -122,64 +69,57 @@ def mathjax_source() -> Path:
     static = Path(spec.origin).parent / "static" if spec and spec.origin else None
     if static is None or not (static / "MathJax.js").is_file():
         raise BookError("the package jupyter-server-mathjax (the book's copy of MathJax) is not installed: "
-                        "pip install jupyter-server-mathjax")
+                        "pip install -e '.[book]'")
     return static
 
 
-def nav_html(index: int, pages: list[tuple[str, str]]) -> str:
-    """The previous / contents / next bar of chapter `index`; `pages` is [(file name, title)]."""
-    def link(i: int, css: str, rel: str, arrow: str) -> str:
-        if not 0 <= i < len(pages):
-            return f'<span class="{css}"></span>'       # keeps "contents" in the middle
-        name, title = pages[i]
-        label = f"&larr; {html.escape(title)}" if arrow == "left" else f"{html.escape(title)} &rarr;"
-        return f'<a class="{css}" rel="{rel}" href="{html.escape(name)}">{label}</a>'
-
-    return ('<nav class="book-nav">'
-            + link(index - 1, "book-nav-prev", "prev", "left")
-            + '<a class="book-nav-contents" href="index.html">contents</a>'
-            + link(index + 1, "book-nav-next", "next", "right")
-            + "</nav>")
+# A page's image from the repository (`![...](/figures/x.png)`, `/results/...`): copied into the source tree.
+REPO_IMAGE = re.compile(r"!\[[^\]]*\]\(/((?:figures|results)/[^)\s]+)\)")
 
 
-def index_html(pages: list[tuple[str, str]]) -> str:
-    """The contents page: one link per chapter, by its title."""
-    items = "\n".join(f'<li><a href="{html.escape(name)}">{html.escape(title)}</a></li>' for name, title in pages)
-    return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
-            f"<title>{html.escape(SERIES_TITLE)}</title>\n<style>{INDEX_CSS}</style>\n</head>\n<body>\n"
-            f"<h1>{html.escape(SERIES_TITLE)}</h1>\n"
-            f"<p>The executed notebooks of the series, without the exercises' solutions. Run them in "
-            f"JupyterLab (<code>make lab</code>) for the interactive views.</p>\n"
-            f'<ol start="0">\n{items}\n</ol>\n</body>\n</html>\n')
-
-
-def html_exporter():
-    """nbconvert's HTMLExporter with the lab template, the book's additions, and MathJax from mathjax/."""
-    import jinja2
-    from nbconvert import HTMLExporter
-
-    return HTMLExporter(template_name="lab", template_file="book.html.j2",
-                        extra_loaders=[jinja2.DictLoader({"book.html.j2": TEMPLATE})],
-                        mathjax_url=f"{MATHJAX_DIR}/MathJax.js?config={MATHJAX_CONFIG}")
-
-
-def write_site(folder: Path, notebooks: list[Path], mathjax: Path) -> None:
-    """Write the pages of `notebooks` (in this order), index.html and the MathJax copy into `folder`."""
-    books = []
+def write_sources(folder: Path, notebooks: list[Path], docs: Path) -> None:
+    """The Sphinx source tree: docs/ as it is, the repository's images that its pages show (by their path
+    in the repository, from its root: `/figures/...`), and the book edition of each notebook under
+    notebooks/."""
+    shutil.copytree(docs, folder, ignore=shutil.ignore_patterns("_build", ".ipynb_checkpoints", "__pycache__"))
+    repo = docs.resolve().parent
+    for page in sorted(docs.rglob("*.md")):
+        for name in REPO_IMAGE.findall(page.read_text(encoding="utf-8")):
+            image = repo / name
+            if not image.is_file():
+                raise BookError(f"{page} shows /{name}, which is not in the repository")
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image, folder / name)
+    (folder / "notebooks").mkdir(exist_ok=True)
     for path in notebooks:
-        nb = nbformat.read(path, as_version=4)
-        title = chapter_title(nb, path.stem)
-        books.append((path.stem + ".html", title, book_notebook(nb, title)))
-    pages = [(name, title) for name, title, _ in books]
-    exporter = html_exporter()
-    for i, (name, title, nb) in enumerate(books):
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title},
-                                                             "book_nav": nav_html(i, pages), "book_css": CSS})
-        (folder / name).write_text(body, encoding="utf-8")
-    (folder / "index.html").write_text(index_html(pages), encoding="utf-8")
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except nbformat.reader.NotJSONError as err:
+            raise BookError(f"{path} is not a valid notebook: {err}") from None
+        nbformat.write(book_notebook(nb), folder / "notebooks" / path.name)
+
+
+def write_site(folder: Path, notebooks: list[Path], docs: Path, mathjax: Path) -> list[str]:
+    """Build the site into `folder` (which exists and is empty); returns Sphinx's warnings, one per line."""
+    try:
+        from sphinx.application import Sphinx
+    except ImportError:
+        raise BookError("Sphinx is not installed: pip install -e '.[book]'") from None
+    with tempfile.TemporaryDirectory(prefix="zsct-book-src-") as root:
+        src, html = Path(root) / "docs", Path(root) / "html"   # myst-nb writes beside the html folder
+        write_sources(src, notebooks, docs)
+        status, warnings = io.StringIO(), io.StringIO()
+        app = Sphinx(str(src), str(src), str(html), str(Path(root) / "doctrees"), "html",
+                     status=status, warning=warnings, freshenv=True)
+        app.build()
+        if app.statuscode:
+            raise BookError(f"Sphinx failed: {warnings.getvalue().strip().splitlines()[-1:]}")
+        for entry in html.iterdir():
+            shutil.move(str(entry), folder / entry.name)
     shutil.copytree(mathjax, folder / MATHJAX_DIR)
+    (folder / ".buildinfo").unlink(missing_ok=True)
     (folder / MARKER).write_text(f"Built by `{PROG}`: the next build replaces this folder whole.\n")
+    return [line for line in warnings.getvalue().splitlines() if line.strip()]
 
 
 def check_out_dir(out: Path) -> None:
@@ -191,29 +131,29 @@ def check_out_dir(out: Path) -> None:
                         "empty --out")
 
 
-def build_book(out=DEFAULT_OUT, source=NOTEBOOKS_DIR) -> list[Path]:
-    """Build the book of the notebooks in `source` into the folder `out`; returns the chapter pages."""
-    out, source = Path(out), Path(source)
+def build_book(out=DEFAULT_OUT, source=NOTEBOOKS_DIR, docs=DOCS_DIR) -> tuple[list[Path], list[str]]:
+    """Build the book of the notebooks in `source` and the pages in `docs` into the folder `out`; returns
+    (the chapter pages, Sphinx's warnings)."""
+    out, source, docs = Path(out), Path(source), Path(docs)
     if not source.is_dir():
         raise BookError(f"no notebooks folder {source}")
     notebooks = sorted(source.glob("*.ipynb"))
     if not notebooks:
         raise BookError(f"no notebooks (*.ipynb) in {source}")
+    if not (docs / "conf.py").is_file():
+        raise BookError(f"no book sources in {docs} (conf.py is missing)")
     check_out_dir(out)
     mathjax = mathjax_source()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
         os.chmod(tmp, 0o755)                  # mkdtemp's 0700 would hide the site from a web server
-        try:
-            write_site(tmp, notebooks, mathjax)
-        except nbformat.reader.NotJSONError as err:
-            raise BookError(f"a notebook in {source} is not valid JSON: {err}") from None
+        warnings = write_site(tmp, notebooks, docs, mathjax)
         swap_in(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return [out / (path.stem + ".html") for path in notebooks]
+    return [out / "notebooks" / (path.stem + ".html") for path in notebooks], warnings
 
 
 def swap_in(new: Path, out: Path) -> None:
@@ -232,22 +172,27 @@ def swap_in(new: Path, out: Path) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description="Build the book: the executed notebooks as a "
-                                     "static HTML site (no solutions) that reads with no network.")
+    parser = argparse.ArgumentParser(prog=PROG, description="Build the book: the notebooks (student edition, "
+                                     "not executed) and the report as a static HTML site that reads offline.")
     parser.add_argument("--out", default=DEFAULT_OUT,
                         help=f"folder of the site (default: {DEFAULT_OUT}); an earlier book there is replaced")
     parser.add_argument("--notebooks", default=str(NOTEBOOKS_DIR),
                         help="folder of the executed notebooks (default: the repository's notebooks/)")
+    parser.add_argument("--docs", default=str(DOCS_DIR),
+                        help="folder of the book's pages and conf.py (default: the repository's docs/)")
     args = parser.parse_args(argv)
     try:
-        pages = build_book(args.out, args.notebooks)
+        pages, warnings = build_book(args.out, args.notebooks, args.docs)
     except BookError as err:
         print(f"{PROG}: error: {err}", file=sys.stderr)
         return 2
     except OSError as err:                             # e.g. an --out that cannot be created or written
         print(f"{PROG}: error: cannot write {err.filename or args.out} ({err.strerror})", file=sys.stderr)
         return 2
-    print(f"wrote {len(pages)} chapters and {Path(args.out) / 'index.html'}")
+    for line in warnings:
+        print(line, file=sys.stderr)
+    print(f"wrote {len(pages)} chapters, the report and {Path(args.out) / 'index.html'}"
+          + (f" ({len(warnings)} warnings)" if warnings else ""))
     return 0
 
 
