@@ -39,7 +39,8 @@ test-lowest:
 student: $(STAMP)
 	$(PY) -m zsct_lib.student --out $(STUDENT_DIR) --replace
 
-# The book: the executed notebooks as a static HTML site that reads offline (open book/index.html).
+# The book: the notebooks (student edition, not executed) and the report (docs/) as a static HTML site
+# that reads offline, built with Sphinx, myst-nb and sphinx-book-theme (open book/index.html).
 book: $(STAMP)
 	$(PY) -m zsct_lib.book --out book
 
