@@ -118,6 +118,8 @@ def write_site(folder: Path, notebooks: list[Path], docs: Path, mathjax: Path) -
             shutil.move(str(entry), folder / entry.name)
     shutil.copytree(mathjax, folder / MATHJAX_DIR)
     (folder / ".buildinfo").unlink(missing_ok=True)
+    for template in (folder / "_static").glob("*.html"):    # the themes' webpack templates, not pages
+        template.unlink()
     (folder / MARKER).write_text(f"Built by `{PROG}`: the next build replaces this folder whole.\n")
     return [line for line in warnings.getvalue().splitlines() if line.strip()]
 
