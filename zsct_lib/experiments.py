@@ -392,7 +392,8 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
                                                     for name in biased[0]["predicted_over_true"]}
         transferred = [r["transfer"] for r in runs if r.get("transfer")]
         if transferred:
-            entry["transfer"] = {key: _mean_std([t[key] for t in transferred])[0] for key in transferred[0]}
+            entry["transfer"] = {key: (float(np.mean(values)) if (values := [t[key] for t in transferred if t[key] is not None])
+                                       else None) for key in transferred[0]}   # unrounded: shares of 1% matter
         for stage in ("pseudo_labels_stage1", "pseudo_labels"):
             scored = [r[stage] for r in runs if r.get(stage)]
             if scored:
