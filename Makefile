@@ -50,8 +50,8 @@ figures: $(STAMP)
 # The study of Tables 3 and 4 from the shipped DISE stage: both variants, two runs at a time on two
 # cores (about 1 h 40 min for both, measured on a 2-core machine; finished runs are reused).
 ablate: $(STAMP)
-	$(VENV)/bin/zsct ablate --config dise_stage --study --seeds 3 --out runs/study_gta_like
-	$(VENV)/bin/zsct ablate --config dise_stage_synthia --study --seeds 3 --out runs/study_synthia_like
+	$(VENV)/bin/zsct ablate --config dise_stage --study --rows study --seeds 3 --out runs/study_gta_like
+	$(VENV)/bin/zsct ablate --config dise_stage_synthia --study --rows study --seeds 3 --out runs/study_synthia_like
 
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks

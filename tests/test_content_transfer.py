@@ -122,3 +122,69 @@ def test_transfer_batch_pastes_gates_and_labels_like_eqs_16_17():
 def test_class_pixel_counts_ignores_255():
     assert class_pixel_counts(torch.tensor([[0, 0, 5, 255], [18, 5, 255, 0]]), 19).tolist() == \
         [3, 0, 0, 0, 0, 2] + [0] * 12 + [1]
+
+
+def test_transfer_diagnostics_count_pasted_pixels_recognition_and_the_label_mix():
+    """The same pair as above: two pasted pixels (sign, pole) that the road-only segmenter calls road,
+    with a certain prediction, so eq 17's Ỹt_ct holds 'road' (head) at both."""
+    source_label = torch.tensor([[[7, 5, 0, 0]]])
+    target_pseudo = torch.zeros(1, 1, 4, dtype=torch.long)
+
+    def segment(images):
+        logits = torch.full((len(images), 19, 1, 4), -10.0)
+        logits[:, 0] = 10.0
+        return logits
+
+    out = transfer_batch(torch.ones(1, 3, 1, 4), source_label, torch.zeros(1, 3, 1, 4), target_pseudo, segment)
+    d = out.diagnostics()
+    assert d["pasted_pixels"] == 2 and d["pasted_recognised"] == 0.0
+    assert (d["pasted_head"], d["pasted_right"], d["pasted_ignored"], d["pasted_other_tail"]) == (1.0, 0.0, 0.0, 0.0)
+
+    def sign_segmenter(images):                      # right at the sign, a pole where the pole is: both recognised
+        logits = torch.full((len(images), 19, 1, 4), -10.0)
+        logits[:, 7, :, 0], logits[:, 5, :, 1], logits[:, 0, :, 2:] = 10.0, 10.0, 10.0
+        return logits
+
+    d = transfer_batch(torch.ones(1, 3, 1, 4), source_label, torch.zeros(1, 3, 1, 4), target_pseudo,
+                       sign_segmenter).diagnostics()
+    assert d["pasted_recognised"] == 1.0 and d["pasted_right"] == 1.0 and d["pasted_head"] == 0.0
+    nothing = transfer_batch(torch.ones(1, 3, 1, 4), source_label, torch.zeros(1, 3, 1, 4), target_pseudo, segment,
+                             gate=torch.tensor([False])).diagnostics()
+    assert nothing["pasted_pixels"] == 0 and nothing["pasted_recognised"] != nothing["pasted_recognised"]   # nan
+
+
+def test_connected_components_split_objects_and_join_diagonals():
+    from zsct_lib.content_transfer import connected_components
+
+    mask = torch.tensor([[[1, 1, 0, 0, 1],
+                          [0, 0, 0, 0, 1],
+                          [0, 1, 0, 0, 0],
+                          [0, 0, 1, 0, 0]]], dtype=torch.bool)
+    ids = connected_components(mask)
+    assert (ids[~mask] == 0).all() and (ids[mask] > 0).all()
+    assert ids[0, 0, 0] == ids[0, 0, 1]                        # one object
+    assert ids[0, 0, 4] == ids[0, 1, 4]                        # another, vertical
+    assert ids[0, 2, 1] == ids[0, 3, 2]                        # diagonal neighbours join
+    assert len({int(ids[0, 0, 0]), int(ids[0, 0, 4]), int(ids[0, 2, 1])}) == 3
+
+
+def test_whole_objects_paste_entire_objects_unless_they_cover_target_tail():
+    """A sign object of 3 pixels whose middle lands on an ignored target pixel: eq 15 pastes the two
+    pixels over confident head (a sliver), the whole-object rule all three. A bicycle object over a
+    target pixel already called a tail class stays out under both."""
+    from zsct_lib.content_transfer import transfer_mask, whole_object_mask
+
+    source_label = torch.tensor([[[7, 7, 7, 0, 18, 18]]])
+    target_pseudo = torch.tensor([[[0, 255, 0, 0, 0, 5]]])     # head, ignored, head, head, head, pole
+    assert transfer_mask(source_label, target_pseudo).tolist() == [[[True, False, True, False, True, False]]]
+    assert whole_object_mask(source_label, target_pseudo).tolist() == [[[True, True, True, False, False, False]]]
+
+    def segment(images):
+        return torch.zeros(len(images), 19, 1, 6)
+
+    whole = transfer_batch(torch.ones(1, 3, 1, 6), source_label, torch.zeros(1, 3, 1, 6), target_pseudo, segment,
+                           objects="whole")
+    assert whole.mask.tolist() == [[[True, True, True, False, False, False]]]
+    with pytest.raises(ValueError, match="objects"):
+        transfer_batch(torch.ones(1, 3, 1, 6), source_label, torch.zeros(1, 3, 1, 6), target_pseudo, segment,
+                       objects="all")

@@ -107,3 +107,23 @@ def test_style_jitter_scale_scales_the_per_image_style_variation_and_keeps_the_s
     assert with_style_jitter("gta_like", 1.0) == StreetScenes("target_val", "gta_like", 1).config
     with pytest.raises(ConfigError, match="data.style_jitter_scale"):
         load_config(None, ["data.style_jitter_scale=-1"])
+
+
+def test_tail_bias_from_a_hand_built_confusion_matrix():
+    """Truth 10 pole and 10 sign pixels, 80 road. The model calls 30 road pixels pole and gets 5 poles
+    and 10 signs right: it predicts 45 tail pixels against 20 true (2.25x), precision 15/45, recall 15/20."""
+    from zsct_lib.evaluation import format_results, tail_bias
+
+    cm = np.zeros((19, 19), dtype=np.int64)
+    cm[0, 0], cm[0, 5] = 50, 30            # road: 30 taken for pole
+    cm[5, 5], cm[5, 0] = 5, 5              # pole: half found
+    cm[7, 7] = 10                          # sign: all found
+    bias = tail_bias(cm)
+    assert bias["predicted_over_true"]["pole"] == 3.5 and bias["predicted_over_true"]["traffic sign"] == 1.0
+    assert bias["predicted_over_true"]["bicycle"] is None                  # absent: no ratio
+    assert bias["tail_predicted_over_true"] == 2.25
+    assert bias["tail_precision"] == round(100 * 15 / 45, 2) and bias["tail_recall"] == 75.0
+    assert bias["road_iou"] == round(100 * 50 / 85, 2)
+    result = summarize(cm)
+    assert result["bias"] == bias and result["confusion_matrix"][0][5] == 30
+    assert "tail pixels predicted / true: 2.25" in format_results(result)

@@ -46,8 +46,12 @@ def test_all_five_flags_train_and_log_every_term(tmp_path):
     result = train(cfg, tmp_path / "run", progress=False)
     records = metrics(tmp_path / "run")
     stage2 = [r for r in records if r.get("stage") == 2]
-    for key in ("seg", "zero", "zero_trans", "rec", "adv_out", "adv_img", "cycle", "st", "seg_ct", "d_out"):
+    for key in ("seg", "zero", "zero_trans", "rec", "adv_out", "adv_img", "cycle", "seg_ct", "d_out"):
         assert all(key in r and r[key] == r[key] for r in stage2), key
+    assert all("st" in r for r in records if r.get("stage") == 1)
+    assert all("st" not in r for r in stage2)                         # eq 19: L_seg_ct takes L_st's place
+    for key in ("pasted_pixels", "pasted_recognised", "pasted_head"):  # what the transfer gave the model
+        assert all(key in r for r in stage2), key
     assert all("zero_style" not in r for r in records)               # eq 9 is not logged as one term
     assert "seg_ct" not in records[0]                                 # content transfer only in stage 2
     assert (tmp_path / "run" / "stage1.pt").exists() and read_checkpoint(tmp_path / "run" / "stage1.pt")["step"] == 2
@@ -397,3 +401,39 @@ def test_read_metrics_separates_the_kinds_of_records(tmp_path):
     assert [r["step"] for r in read_metrics(path)] == [1, 2, 3] and all("seg" in r for r in read_metrics(path))
     assert [r["step"] for r in read_metrics(path, "eval")] == [1, 2]
     assert [r["step"] for r in read_metrics(path, "pseudo_labels")] == [2, 3]
+
+
+def test_eq19_holds_no_self_training_term_beside_content_transfer_unless_asked():
+    """Stage 2 with input-level transfer: eq 19's L_seg_ct and no L_st; loss.st_with_ct (beyond the
+    paper) keeps both; output-level alone changes nothing of that; stage 1 self-trains."""
+    from zsct_lib.models import build_model
+    from zsct_lib.training import generator_losses
+    from zsct_lib.training.schedule import flags_at
+
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    for extra, stage2_terms in (((), {"seg_ct"}), (("loss.out_ct=false",), {"seg_ct"}),
+                                (("loss.st_with_ct=true",), {"seg_ct", "st"})):
+        cfg = small_config("train.iterations=5", "train.ct_iterations=5", *extra)
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        assert flags_at(cfg, 4).st and not flags_at(cfg, 4).in_ct
+        stage1, _ = generator_losses(model, batch, flags_at(cfg, 4), cfg)
+        stage2, _ = generator_losses(model, batch, flags_at(cfg, 5), cfg)
+        assert "st" in stage1 and "seg_ct" not in stage1
+        assert {"st", "seg_ct"} & set(stage2) == stage2_terms, extra
+
+
+def test_class_weights_are_near_equal_at_the_papers_scale_and_inverse_frequency_on_the_set():
+    """A set of 3.3e6 pixels with a 1% class: counted at GTA5's scale (5e10 pixels) every class keeps
+    millions of pixels and Cui et al.'s rule gives equal weights; counted on the set itself (beyond
+    the paper) the rare class weighs far more."""
+    from zsct_lib.training.loop import paper_source, source_class_weights
+
+    counts = [3_000_000] + [15_000] * 17 + [32_800]
+    cfg = small_config("loss.class_balance_beta=0.99999")
+    assert paper_source(cfg.data) == "gta5"
+    assert torch.allclose(source_class_weights(counts, cfg), torch.ones(19))
+    own = source_class_weights(counts, small_config("loss.class_balance_beta=0.99999", "loss.class_balance_counts=dataset"))
+    assert own[1] / own[0] > 5                       # E(3e6) = 1e5 samples against E(15000) = 1.4e4

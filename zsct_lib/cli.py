@@ -221,7 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --study: fine-tune the DISE-stage models in DIR/seed<k>/model.pt (made by zsct pretrain) "
                         "instead of the shipped ones; give --schedule its budget as the first number")
     p.add_argument("--rows", default=None,
-                   help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); 'paper' for the paper's rows; default all")
+                   help="comma list of rows, e.g. NonAdapt,Oracle (the domain gap); 'paper' for the paper's rows; "
+                        "'study' for the committed study's (the paper's, the named options of its regime, rare-class "
+                        "sampling); default all")
     p.add_argument("--adapt-set", dest="adapt_overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override for the adapted rows only (they fine-tune NonAdapt), e.g. optim.seg_lr=0.001")
     p.set_defaults(func=cmd_ablate)

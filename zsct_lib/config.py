@@ -68,6 +68,8 @@ class LossConfig:
     in_ct: bool = True                 # input-level content transfer, eq 16 (stage 2)
     out_ct: bool = True                # output-level content transfer, eq 17 (stage 2)
     context_ct: bool = False           # context-aware placement of transferred content (beyond the paper)
+    st_with_ct: bool = False           # beyond the paper: keep L_st beside L_seg_ct in stage 2 (eq 19 replaces it)
+    ct_objects: str = "eq15"           # eq15 (M_ct = Mt_head ⊙ Ms_tail, the paper) | whole (beyond the paper: whole source tail objects that cover no target tail pixel)
     class_balance_beta: float = 0.999  # Cui et al. 2019; 0 gives equal weights
     class_balance_counts: str = "paper_scale"  # paper_scale (the source's class shares over the paper's GTA5/SYNTHIA pixel total: near-equal weights, as the paper's) | dataset (this set's own counts; beyond the paper: inverse frequency on a small set)
     pseudo_quantile: float = 0.5
@@ -293,6 +295,7 @@ def validate(cfg: Config) -> None:
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
         "loss.class_balance_counts": (cfg.loss.class_balance_counts, ("paper_scale", "dataset")),
+        "loss.ct_objects": (cfg.loss.ct_objects, ("eq15", "whole")),
         "optim.lr_decay": (cfg.optim.lr_decay, ("per_stage", "whole_run")),
         "train.amp": (cfg.train.amp, ("auto", "fp32", "bf16", "none")),
         "eval.protocol": (cfg.eval.protocol, ("19", "16", "13")),

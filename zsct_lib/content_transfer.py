@@ -79,6 +79,35 @@ def transfer_mask(source_label: torch.Tensor, target_pseudo: torch.Tensor, tail_
     return source_tail & head_mask(target_pseudo, tail_classes, ignore_index)
 
 
+def connected_components(mask: torch.Tensor) -> torch.Tensor:
+    """Labels of the 8-connected components of a bool mask [B,H,W] -> long [B,H,W]: 0 off the mask,
+    one positive id per component (ids unique over the batch, not consecutive). Each pixel takes the
+    largest id in its 3x3 neighbourhood on the mask until nothing changes."""
+    batch, height, width = mask.shape
+    ids = torch.arange(1, batch * height * width + 1, dtype=torch.float64, device=mask.device).view(batch, height, width)
+    ids = ids * mask
+    while True:
+        grown = F.max_pool2d(ids.unsqueeze(1), 3, stride=1, padding=1).squeeze(1) * mask
+        if torch.equal(grown, ids):
+            return ids.long()
+        ids = grown
+
+
+def whole_object_mask(source_label: torch.Tensor, target_pseudo: torch.Tensor, tail_classes=TAIL_CLASSES,
+                      ignore_index: int = IGNORE_INDEX, cooccurrence_rules: bool = True) -> torch.Tensor:
+    """Beyond the paper (loss.ct_objects=whole): the source's tail objects whole, bool [B,H,W]. An object
+    is a connected component of Ms_tail (eq 13); it is pasted entire unless it would cover a pixel the
+    target's pseudo label (eq 12) calls a tail class. Eq 15's head mask keeps only the object's pixels
+    that land on confident head pixels, which at the median threshold of eq 12 cuts objects into
+    slivers; this keeps eq 14's purpose (never paste over the target's own tail) without cutting."""
+    source_tail = source_tail_mask(source_label, tail_classes, ignore_index, cooccurrence_rules)
+    objects = connected_components(source_tail)
+    target_tail = _isin(target_pseudo, tail_classes) & source_tail
+    covers_tail = torch.zeros(int(objects.max()) + 1, dtype=torch.bool, device=objects.device)
+    covers_tail[objects[target_tail]] = True
+    return source_tail & ~covers_tail[objects]
+
+
 def paste(mask: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Eqs 16 and 17: M ⊙ source + (1 - M) ⊙ target.
 
@@ -124,18 +153,42 @@ class TransferredBatch:
     pseudo: torch.Tensor
     label: torch.Tensor
     shifts: torch.Tensor
+    source_label: torch.Tensor | None = None     # Ys as pasted (shifted when context-aware) [B,H,W]
 
     @property
     def transfer_fraction(self) -> torch.Tensor:
         """Share of the batch's pixels that were pasted (a scalar)."""
         return self.mask.float().mean()
 
+    @torch.no_grad()
+    def diagnostics(self, tail_classes=TAIL_CLASSES, ignore_index: int = IGNORE_INDEX) -> dict[str, float]:
+        """What the transfer gave the model, as floats: "pasted_pixels" (pixels of the batch pasted),
+        "pasted_recognised" (share of them the model already labels as their source class in It_ct),
+        and eq 17's label mix at them under Ỹt_ct, the MPT label of It_ct: "pasted_ignored", "pasted_right"
+        (the source's class), "pasted_other_tail", "pasted_head" (shares that sum to 1). The shares are
+        nan when nothing was pasted."""
+        pasted = self.mask
+        count = int(pasted.sum())
+        out = {"pasted_pixels": float(count)}
+        truth = self.source_label[pasted]
+        pseudo = self.pseudo[pasted]
+        share = lambda selected: float(selected.float().mean()) if count else float("nan")  # noqa: E731
+        out["pasted_recognised"] = share(self.logits.argmax(dim=1)[pasted] == truth)
+        ignored = pseudo == ignore_index
+        right = pseudo == truth
+        tail = _isin(pseudo, tail_classes)
+        out["pasted_ignored"] = share(ignored)
+        out["pasted_right"] = share(right)
+        out["pasted_other_tail"] = share(tail & ~right)
+        out["pasted_head"] = share(~ignored & ~tail)
+        return out
+
 
 def transfer_batch(source_content: torch.Tensor, source_label: torch.Tensor, target_image: torch.Tensor,
                    target_pseudo: torch.Tensor, segment: Callable[[torch.Tensor], torch.Tensor],
                    gate: Optional[torch.Tensor] = None, output_level: bool = True, context_aware: bool = False,
                    quantile: float = 0.5, cap: float = 0.9, cooccurrence_rules: bool = True,
-                   use_head_mask: bool = True) -> TransferredBatch:
+                   use_head_mask: bool = True, objects: str = "eq15") -> TransferredBatch:
     """Content transfer of one batch, eqs 13-17: the masks, the paste, the pseudo label of the result.
 
     source_content [B,3,H,W]: what is pasted (the paper's Is2t, translated into the target's style);
@@ -144,15 +197,21 @@ def transfer_batch(source_content: torch.Tensor, source_label: torch.Tensor, tar
     training); gate: bool [B], the median gate per source image (None: every pair may transfer).
 
     1. context_aware: shift each source onto the target's ground (`context_transfer.align_to_target_ground`);
-    2. M_ct = Mt_head ⊙ Ms_tail (eqs 13-15), cut by the gate, and, context-aware, by `standing_on_ground`;
+    2. M_ct = Mt_head ⊙ Ms_tail (eqs 13-15; objects="whole": `whole_object_mask`, beyond the paper),
+       cut by the gate, and, context-aware, by `standing_on_ground`;
     3. It_ct = M_ct ⊙ source + (1 - M_ct) ⊙ It (eq 16), segmented;
     4. Ỹt_ct = MPT of that prediction (eq 12); at the output level, Ys pasted into it (eq 17).
     """
     shifts = torch.zeros(len(source_label), dtype=torch.long, device=source_label.device)
     if context_aware:
         source_content, source_label, shifts = align_to_target_ground(source_content, source_label, target_pseudo)
-    mask = transfer_mask(source_label, target_pseudo, cooccurrence_rules=cooccurrence_rules,
-                         use_head_mask=use_head_mask)                                  # eqs 13-15
+    if objects == "whole":
+        mask = whole_object_mask(source_label, target_pseudo, cooccurrence_rules=cooccurrence_rules)
+    elif objects == "eq15":
+        mask = transfer_mask(source_label, target_pseudo, cooccurrence_rules=cooccurrence_rules,
+                             use_head_mask=use_head_mask)                              # eqs 13-15
+    else:
+        raise ValueError(f"objects must be 'eq15' or 'whole', got {objects!r}")
     if gate is not None:
         mask &= gate.view(-1, 1, 1)
     if context_aware:
@@ -161,4 +220,5 @@ def transfer_batch(source_content: torch.Tensor, source_label: torch.Tensor, tar
     logits = segment(image)
     pseudo = mpt_pseudo_label(F.softmax(logits, dim=1).detach(), quantile, cap)         # eq 12 on It_ct
     label = paste(mask, source_label, pseudo) if output_level else pseudo               # eq 17
-    return TransferredBatch(mask=mask, image=image, logits=logits, pseudo=pseudo, label=label, shifts=shifts)
+    return TransferredBatch(mask=mask, image=image, logits=logits, pseudo=pseudo, label=label, shifts=shifts,
+                            source_label=source_label)

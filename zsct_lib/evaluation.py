@@ -49,8 +49,34 @@ def miou_tail(iou, protocol: str = "19") -> float:
     return mean_iou(iou, [c for c in TAIL_CLASSES if c in scored])
 
 
+def _ratio(numerator, denominator, digits: int = 3):
+    return None if denominator <= 0 else round(float(numerator) / float(denominator), digits)
+
+
+def tail_bias(cm, protocol: str = "19") -> dict:
+    """The regime a model runs in, from a confusion matrix [K,K] (rows truth, columns prediction):
+    how many tail pixels it predicts against how many there are, and how well.
+
+    Returns {"predicted_over_true": {tail class: predicted / true pixels}, "tail_predicted_over_true"
+    (over the tail as a whole), "tail_precision", "tail_recall" (right tail predictions over all tail
+    predictions / over all true tail pixels, in %), "road_iou" (%)}. A ratio above 1 over-predicts the
+    tail; the paper's premise is a model biased toward the head, below 1."""
+    cm = np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm, dtype=np.float64)
+    tail = [c for c in TAIL_CLASSES if c in set(protocol_classes(protocol))]
+    predicted, true, right = cm.sum(axis=0), cm.sum(axis=1), np.diag(cm)
+    iou = iou_per_class(cm)
+    return {
+        "predicted_over_true": {CLASS_NAMES[c]: _ratio(predicted[c], true[c]) for c in tail},
+        "tail_predicted_over_true": _ratio(predicted[tail].sum(), true[tail].sum()),
+        "tail_precision": None if predicted[tail].sum() <= 0 else round(100 * right[tail].sum() / predicted[tail].sum(), 2),
+        "tail_recall": None if true[tail].sum() <= 0 else round(100 * right[tail].sum() / true[tail].sum(), 2),
+        "road_iou": None if math.isnan(iou[0]) else round(100 * float(iou[0]), 2),
+    }
+
+
 def summarize(cm, protocol: str = "19", resolution=None) -> dict:
-    """Confusion matrix -> {"protocol", "miou", "miou_tail", "per_class": {name: IoU}, ...}; IoU in %."""
+    """Confusion matrix -> {"protocol", "miou", "miou_tail", "per_class": {name: IoU}, "bias" (`tail_bias`),
+    "confusion_matrix", ...}; IoU in %."""
     iou = iou_per_class(cm)
     classes = protocol_classes(protocol)
     as_percent = lambda v: None if math.isnan(v) else round(100.0 * v, 2)  # noqa: E731
@@ -59,8 +85,10 @@ def summarize(cm, protocol: str = "19", resolution=None) -> dict:
         "miou": as_percent(mean_iou(iou, classes)),
         "miou_tail": as_percent(miou_tail(iou, protocol)),
         "per_class": {CLASS_NAMES[c]: as_percent(float(iou[c])) for c in classes},
+        "bias": tail_bias(cm, protocol),
         "resolution": list(resolution) if resolution else None,
         "pixels": int(np.asarray(cm).sum()),
+        "confusion_matrix": np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm).astype(np.int64).tolist(),
     }
 
 
@@ -137,6 +165,11 @@ def format_results(results: dict, title: str = "") -> str:
         lines.append(f"  {name + mark:<22} {'-' if value is None else f'{value:6.2f}'}")
     lines.append(f"  {'mIoU':<22} {results['miou']}")
     lines.append(f"  {'mIoU_tail':<22} {results['miou_tail']}")
+    bias = results.get("bias")
+    if bias:
+        lines.append(f"  tail pixels predicted / true: {bias['tail_predicted_over_true']} ("
+                     + ", ".join(f"{name.replace('traffic ', '')} {ratio}" for name, ratio in bias["predicted_over_true"].items())
+                     + f"); tail precision {bias['tail_precision']}%, recall {bias['tail_recall']}%; road IoU {bias['road_iou']}")
     return "\n".join(lines)
 
 

@@ -47,6 +47,7 @@ class Row:
     overrides: tuple[str, ...]
     start_from_stage1_of: str | None = None     # reuse another row's stage-1 checkpoint (same first stage)
     flags: tuple[bool, bool, bool, bool, bool] = (False, False, False, False, False)
+    dise_stage: str = ""        # a study's adapted row starts from results/<this>_<benchmark>/seed<k> ("": the shipped DISE stage)
 
 
 def _uda(sty, cyc, st, in_ct, out_ct, context=False):
@@ -69,6 +70,15 @@ ROWS = (
         flags=(True, True, True, True, True)),
     Row("+In raw pixels", (*_uda(True, True, True, True, False), "loss.in_ct_pixels=raw"), "+ST",
         flags=(True, True, True, True, False)),
+    # beyond the paper, the named options of the paper's regime: L_st kept beside L_seg_ct (eq 19 drops
+    # it), whole source tail objects in place of eq 15's head-masked ones, and eq 7's weights counted on
+    # the benchmark's own pixels (inverse frequency), from a DISE stage trained with them
+    Row("+In with L_st kept", (*_uda(True, True, True, True, False), "loss.st_with_ct=true"), "+ST",
+        flags=(True, True, True, True, False)),
+    Row("+Out whole objects", (*_uda(True, True, True, True, True), "loss.ct_objects=whole"), "+ST",
+        flags=(True, True, True, True, True)),
+    Row("+Out dataset class weights", (*_uda(True, True, True, True, True), "loss.class_balance_counts=dataset"),
+        flags=(True, True, True, True, True), dise_stage="dise_stage_strong_weights"),
     Row("+ST rare-class sampling", (*_uda(True, True, True, False, False), "data.rare_class_temperature=0.01"),
         flags=(True, True, True, False, False)),
     # ... and the full method on that sampling: does content transfer add to it, does it add to the method
@@ -77,6 +87,11 @@ ROWS = (
     Row("Oracle", ("loss.mode=oracle",)),
 )
 PAPER_ROWS = ("NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "Oracle")
+# The rows of the committed study (`zsct ablate --config dise_stage --study --rows study`): the paper's,
+# the named options of its regime, and rare-class sampling as a peer baseline.
+STUDY_ROWS = ("NonAdapt", "Sty", "+Cyc", "+ST", "+In", "+Out", "+Out context-aware", "+In with L_st kept",
+              "+Out whole objects", "+Out dataset class weights", "+ST rare-class sampling",
+              "+Out rare-class sampling", "Oracle")
 
 
 @dataclass
@@ -219,8 +234,9 @@ def select_rows(names: str | None, start: str = "nonadapt"):
     NonAdapt (their init, when start is "nonadapt") and +In/+Out need +ST (their first stage)."""
     if not names or names.strip() == "all":
         return ROWS
-    if names.strip() == "paper":
-        return tuple(row for row in ROWS if row.name in PAPER_ROWS)
+    if names.strip() in ("paper", "study"):
+        chosen = PAPER_ROWS if names.strip() == "paper" else STUDY_ROWS
+        return tuple(row for row in ROWS if row.name in chosen)
     wanted = [n.strip() for n in names.split(",") if n.strip()]
     known = {row.name: row for row in ROWS}
     unknown = [n for n in wanted if n not in known]
@@ -256,7 +272,11 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
                             "takes another set of them")
     adapted = [row for row in rows if row.name not in ("NonAdapt", "Oracle")]
     # NonAdapt and Oracle train from scratch: a study of them alone needs no DISE-stage model yet
-    starts = _dise_stage_starts(base, seeds, schedule.starts) if schedule.start == "dise_stage" and adapted else None
+    starts = None
+    if schedule.start == "dise_stage" and adapted:
+        starts = {"": _dise_stage_starts(base, seeds, schedule.starts)}
+        for folder in {row.dise_stage for row in adapted if row.dise_stage}:
+            starts[folder] = _dise_stage_starts(base, seeds, str(RESULTS_DIR / f"{folder}_{benchmark}"))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
@@ -269,7 +289,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
         for row in selected:
             for seed in range(seeds):
                 if starts is not None:
-                    init = starts[seed]
+                    init = starts[row.dise_stage][seed]
                 else:
                     init = str(run_dir(by_name["NonAdapt"], seed) / "stage1.pt") if "NonAdapt" in by_name else None
                 start = (str(run_dir(by_name[row.start_from_stage1_of], seed) / "stage1.pt")
@@ -308,8 +328,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     bar.close()
 
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
-    text = "\n".join(filter(None, (ablation_markdown(summary), ablation_findings(summary), pseudo_label_markdown(summary),
-                                   _timing(out, summary))))
+    text = "\n".join(filter(None, (ablation_markdown(summary), ablation_findings(summary), regime_markdown(summary),
+                                   pseudo_label_markdown(summary), _timing(out, summary))))
     write_text_atomically(out / "ablation.json", json.dumps(summary, indent=2))     # a study re-summarised
     write_text_atomically(out / "ablation.md", text)                              # never leaves half a file
     from .plotting import ablation_figure
@@ -349,6 +369,10 @@ def _mean_pseudo_labels(scored: list[dict], classes: list[str]) -> dict:
     return mean
 
 
+# The regime of a model (`evaluation.tail_bias`), kept per seed and averaged per row.
+BIAS_KEYS = ("tail_predicted_over_true", "tail_precision", "tail_recall", "road_iou")
+
+
 def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds: int, schedule: Schedule) -> dict:
     classes = [CLASS_NAMES[c] for c in protocol_classes(protocol)]
     table = []
@@ -359,7 +383,17 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
         for key in ("miou", "miou_tail"):
             entry[key], entry[key + "_std"] = _mean_std([r[key] for r in runs])
         entry["per_class"] = {name: _mean_std([r["per_class"].get(name) for r in runs]) for name in classes}
-        entry["per_seed"] = [{"miou": r["miou"], "miou_tail": r["miou_tail"]} for r in runs]
+        entry["per_seed"] = [{"miou": r["miou"], "miou_tail": r["miou_tail"],
+                              **{key: r.get("bias", {}).get(key) for key in BIAS_KEYS}} for r in runs]
+        biased = [r["bias"] for r in runs if r.get("bias")]
+        if biased:
+            entry["bias"] = {key: _mean_std([b[key] for b in biased])[0] for key in BIAS_KEYS}
+            entry["bias"]["predicted_over_true"] = {name: _mean_std([b["predicted_over_true"][name] for b in biased])[0]
+                                                    for name in biased[0]["predicted_over_true"]}
+        transferred = [r["transfer"] for r in runs if r.get("transfer")]
+        if transferred:
+            entry["transfer"] = {key: (float(np.mean(values)) if (values := [t[key] for t in transferred if t[key] is not None])
+                                       else None) for key in transferred[0]}   # unrounded: shares of 1% matter
         for stage in ("pseudo_labels_stage1", "pseudo_labels"):
             scored = [r[stage] for r in runs if r.get(stage)]
             if scored:
@@ -394,6 +428,43 @@ def ablation_markdown(summary: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def regime_markdown(summary: dict) -> str:
+    """Markdown: each row's regime on target val (`evaluation.tail_bias`: tail pixels predicted over true,
+    per tail class and as a whole, tail precision and recall, road IoU) and, for rows with content
+    transfer, what stage 2 pasted (`content_transfer.TransferredBatch.diagnostics`). Means over seeds.
+    Empty when no row carries them."""
+    entries = [e for e in summary["rows"] if e.get("bias")]
+    if not entries:
+        return ""
+    tail = list(entries[0]["bias"]["predicted_over_true"])
+    fmt = lambda v, spec=".2f": "-" if v is None else format(v, spec)  # noqa: E731
+    lines = ["The regime on target val (mean over seeds): tail pixels predicted / true, over the tail and per "
+             "tail class (above 1: the model over-predicts the tail; the paper's premise is a start below 1), "
+             "tail precision and recall (%), road IoU.", "",
+             "| row | tail pred/true | " + " | ".join(c.replace("traffic ", "") for c in tail)
+             + " | tail precision | tail recall | road IoU |",
+             "|---|---|" + "---|" * len(tail) + "---|---|---|"]
+    for e in entries:
+        b = e["bias"]
+        lines.append(f"| {e['row']} | {fmt(b['tail_predicted_over_true'])} | "
+                     + " | ".join(fmt(b["predicted_over_true"][c]) for c in tail)
+                     + f" | {fmt(b['tail_precision'], '.1f')} | {fmt(b['tail_recall'], '.1f')} | {fmt(b['road_iou'], '.1f')} |")
+    moved = [e for e in summary["rows"] if e.get("transfer")]
+    if moved:
+        lines += ["", "What stage 2 pasted (mean over its steps and the seeds): pixels per batch and their share, the "
+                      "share of pasted pixels the model already labels as their source class in It_ct, and eq 17's "
+                      "label mix there under Ỹt_ct, the MPT label of It_ct (%).", "",
+                  "| row | pasted px / batch | share of the batch | recognised | ignored | right class | other tail | head |",
+                  "|---|---|---|---|---|---|---|---|"]
+        pct = lambda v: "-" if v is None else f"{100 * v:.0f}"  # noqa: E731
+        for e in moved:
+            t = e["transfer"]
+            lines.append(f"| {e['row']} | {fmt(t['pasted_pixels'], '.0f')} | {100 * t['transfer_fraction']:.2f}% | "
+                         f"{pct(t['pasted_recognised'])} | {pct(t['pasted_ignored'])} | {pct(t['pasted_right'])} | "
+                         f"{pct(t['pasted_other_tail'])} | {pct(t['pasted_head'])} |")
+    return "\n".join(lines) + "\n"
+
+
 def pseudo_label_markdown(summary: dict) -> str:
     """Markdown: each row's MPT pseudo labels (eq 12) scored on labelled target training images at the
     end of its stage 1 and of training (diagnosis only): precision and coverage in %, tail and head
@@ -421,7 +492,8 @@ def pseudo_label_markdown(summary: dict) -> str:
 # of a seed start from the same weights, so the seed's own luck cancels.
 STEPS = (("Sty", "NonAdapt"), ("+Cyc", "Sty"), ("+ST", "+Cyc"), ("+In", "+ST"), ("+Out", "+In"),
          ("+Out", "+ST"), ("+Out context-aware", "+Out"), ("+Out class-weighted", "+Out"),
-         ("+In raw pixels", "+In"), ("+ST rare-class sampling", "+ST"), ("+Out", "+ST rare-class sampling"),
+         ("+In raw pixels", "+In"), ("+In with L_st kept", "+In"), ("+Out whole objects", "+Out"),
+         ("+Out dataset class weights", "+Out"), ("+ST rare-class sampling", "+ST"), ("+Out", "+ST rare-class sampling"),
          ("+Out rare-class sampling", "+ST rare-class sampling"), ("+Out rare-class sampling", "+Out"))
 
 # Student's t quantile t_{0.975, df} for df = 1..30 (beyond 30 the normal's 1.96 is within 2%).
@@ -455,6 +527,8 @@ def paired_difference(summary: dict, row: str, baseline: str, key: str = "miou")
     a, b = entries[row]["per_seed"], entries[baseline]["per_seed"]
     if not a or len(a) != len(b):
         return None
+    if any(x.get(key) is None or y.get(key) is None for x, y in zip(a, b)):
+        return None
     diffs = [x[key] - y[key] for x, y in zip(a, b)]
     mean, std = _mean_std(diffs)
     low = high = None
@@ -479,6 +553,10 @@ def _interval(d: PairedDifference | None) -> str:
     return f"{d.mean:+.1f}" + ("" if d.low is None else f" [{d.low:+.1f}, {d.high:+.1f}]")
 
 
+def _share(closed: float | None) -> str:
+    return "no gap to close" if closed is None else f"{100 * closed:.0f}%"
+
+
 def ablation_findings(summary: dict) -> str:
     """Markdown: each step's change (mean of the per-seed paired differences with its 95% t-interval),
     the share of the NonAdapt -> Oracle gap the full method closes, and the study's questions
@@ -494,12 +572,19 @@ def ablation_findings(summary: dict) -> str:
     closed, closed_tail = gap_closed(summary), gap_closed(summary, key="miou_tail")
     if closed is not None:
         lines += ["", f"The full method (+Out) closes {100 * closed:.0f}% of the NonAdapt -> Oracle gap in mIoU "
-                      f"({100 * closed_tail:.0f}% in mIoU_tail); the target is at least 50%."]
+                      f"({_share(closed_tail)} in mIoU_tail); the target is at least 50%."]
         for row in ("+ST rare-class sampling", "+Out rare-class sampling"):     # beyond the paper
             closed, closed_tail = gap_closed(summary, row), gap_closed(summary, row, key="miou_tail")
             if closed is not None:
-                lines.append(f"{row} (beyond the paper) closes {100 * closed:.0f}% ({100 * closed_tail:.0f}% in mIoU_tail).")
-    for row, baseline, question in (("+Out", "+ST", "Does content transfer (+Out) raise mIoU_tail over +ST?"),
+                lines.append(f"{row} (beyond the paper) closes {100 * closed:.0f}% ({_share(closed_tail)} in mIoU_tail).")
+    recall = paired_difference(summary, "+ST", "+Cyc", "tail_recall")
+    if recall is not None:
+        answer = {"higher": "no: it raises it", "lower": "yes", "no difference shown": "not shown: the interval includes 0",
+                  "one seed": "one seed, no interval"}[recall.verdict()]
+        lines.append(f"Does self-training lower tail recall, as the paper says (+Cyc -> +ST)? {answer} "
+                     f"({_interval(recall)} points, paired over {len(recall.diffs)} seeds).")
+    for row, baseline, question in (("+In", "+ST", "Does input-level transfer (+In) raise mIoU_tail over +ST?"),
+                                    ("+Out", "+ST", "Does content transfer (+Out) raise mIoU_tail over +ST?"),
                                     ("+Out context-aware", "+Out", "Does context-aware transfer beat plain transfer "
                                                                    "in mIoU_tail?")):
         d = paired_difference(summary, row, baseline, "miou_tail")

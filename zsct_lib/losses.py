@@ -162,13 +162,16 @@ TOTAL_LOSS_ORDER = ("rec", "zero_style", "adv_out", "adv_img", "cycle", "st", "s
 
 
 def total_loss(terms: dict) -> torch.Tensor:
-    """Eq 19: L = L_zero_style + L_cycle + L_rec + L_adv + L_st + L_seg_ct, each term already weighted.
+    """Eq 19: L_total = L_DISE + L_zero_style + L_cycle + L_seg_ct, each term already weighted.
 
-    terms: name -> scalar, as `training.step.generator_losses` returns them: "seg" (eq 6), "zero"
-    (eq 5), "zero_trans" (eq 8), "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "st" (eq 12's
-    self-training), "seg_ct" (eq 18), and beyond the paper "style_rec" (`style_reconstruction_loss`),
-    "style_prior" (`style_prior_loss`) and "content_rec" (`content_reconstruction_loss`);
-    absent terms are off. With "zero" present, "seg", "zero" and
+    L_DISE holds L_rec (eq 11) and the adversarial terms. terms: name -> scalar, as
+    `training.step.generator_losses` returns them: "seg" (eq 6), "zero" (eq 5), "zero_trans" (eq 8),
+    "rec" (eq 11), "adv_out", "adv_img", "cycle" (eq 10), "seg_ct" (eq 18); "st" is eq 12's
+    self-training on the target image, the +ST row of Tables 3 and 4 before content transfer starts
+    (eq 19 has no L_st: with transfer on, self-training happens on the transferred image, eq 18; the
+    trainer keeps "st" beside "seg_ct" only with loss.st_with_ct, beyond the paper); beyond the paper,
+    "style_rec" (`style_reconstruction_loss`), "style_prior" (`style_prior_loss`) and "content_rec"
+    (`content_reconstruction_loss`). Absent terms are off. With "zero" present, "seg", "zero" and
     "zero_trans" enter as eq 9's zero-style loss; without it (source-only, oracle, or the zero-style
     loss switched off) L_seg enters alone.
     """

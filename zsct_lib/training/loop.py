@@ -99,6 +99,24 @@ def resume_changes(saved: dict, current: dict) -> dict[str, tuple]:
     return changes
 
 
+# What content transfer gave the model at a step (`content_transfer.TransferredBatch.diagnostics`).
+TRANSFER_KEYS = ("transfer_fraction", "pasted_pixels", "pasted_recognised", "pasted_ignored", "pasted_right",
+                 "pasted_other_tail", "pasted_head")
+
+
+def mean_transfer(records: list[dict]) -> dict:
+    """Records of TRANSFER_KEYS (one per step or per logged line) averaged: the share and the number of
+    pasted pixels per batch as plain means, the shares among pasted pixels weighted by how many were
+    pasted (None when nothing was)."""
+    pixels = sum(r["pasted_pixels"] for r in records)
+    out = {"transfer_fraction": sum(r["transfer_fraction"] for r in records) / len(records),
+           "pasted_pixels": pixels / len(records)}
+    for key in TRANSFER_KEYS[2:]:
+        weighted = [(r[key], r["pasted_pixels"]) for r in records if r["pasted_pixels"] > 0 and r[key] == r[key]]
+        out[key] = (sum(v * n for v, n in weighted) / sum(n for _, n in weighted)) if weighted else None
+    return out
+
+
 def paper_source(data) -> str:
     """The paper's source set that a run's source stands for: GTA5 or SYNTHIA (the embedded
     benchmark's variants by their names)."""
@@ -227,7 +245,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     model.train()
     metrics_path = out / "metrics.jsonl"
     started = time.perf_counter()
-    transfer_fractions: list[float] = []
+    transfer_records: list[dict] = []
     bar = tqdm(range(start_step, end), initial=start_step, total=total_steps(cfg), desc="train",
                disable=not progress or rank != 0)
     for step in bar:
@@ -238,14 +256,14 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
         gate = gate_by_index[batch["source_index"]].to(device)
         record = training_step(model, optimizers, batch, step, cfg, class_weights, gate, world_size)
         if "transfer_fraction" in record:
-            transfer_fractions.append(record["transfer_fraction"])
+            transfer_records.append({key: record[key] for key in TRANSFER_KEYS})
         done = step + 1
         if rank == 0 and (done % cfg.train.log_every == 0 or done == end):
             record.update(step=done, stage=1 if step < cfg.train.iterations else 2, lr=lr,
                           seconds=round(time.perf_counter() - started, 3))
-            if transfer_fractions:       # the share of pasted pixels over the steps since the last line
-                record["transfer_fraction"] = sum(transfer_fractions) / len(transfer_fractions)
-                transfer_fractions.clear()
+            if transfer_records:         # what was pasted over the steps since the last line
+                record.update(mean_transfer(transfer_records))
+                transfer_records.clear()
             _append_jsonl(metrics_path, record)
             bar.set_postfix({k: f"{v:.3f}" for k, v in record.items() if k in ("seg", "zero", "st", "seg_ct")})
         if rank == 0 and done == cfg.train.iterations and cfg.train.ct_iterations > 0:
@@ -267,6 +285,9 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
                   if r["step"] == cfg.train.iterations and cfg.train.ct_iterations > 0]
         if stage1:
             result["pseudo_labels_stage1"] = stage1[-1]["pseudo_labels"]
+        transferred = [r for r in read_metrics(metrics_path) if r.get("stage") == 2 and "pasted_pixels" in r]
+        if transferred:
+            result["transfer"] = mean_transfer(transferred)
         tmp = out / "eval.json.tmp"
         tmp.write_text(json.dumps(result, indent=2))
         os.replace(tmp, out / "eval.json")

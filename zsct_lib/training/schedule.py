@@ -22,14 +22,19 @@ class StepFlags:
 
 
 def flags_at(cfg: Config, step: int) -> StepFlags:
-    """Stage 1 (step < iterations): sty, cyc, st (st from loss.st_start); stage 2 adds in_ct, out_ct."""
+    """Stage 1 (step < iterations): sty, cyc, st (st from loss.st_start); stage 2 adds in_ct, out_ct.
+
+    Eq 19 holds L_seg_ct and no L_st: with input-level transfer on, self-training happens on the
+    transferred image (eq 18) in place of eq 12's image, so st is off in stage 2 unless
+    loss.st_with_ct keeps both (beyond the paper)."""
     stage2 = step >= cfg.train.iterations
+    in_ct = cfg.loss.in_ct and stage2
     return StepFlags(
         mode=cfg.loss.mode,
         sty=cfg.loss.sty,
         cyc=cfg.loss.cyc,
-        st=cfg.loss.st and step >= cfg.loss.st_start,
-        in_ct=cfg.loss.in_ct and stage2,
+        st=cfg.loss.st and step >= cfg.loss.st_start and (not in_ct or cfg.loss.st_with_ct),
+        in_ct=in_ct,
         out_ct=cfg.loss.out_ct and stage2,
         context_ct=cfg.loss.context_ct and stage2,
     )

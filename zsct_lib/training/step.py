@@ -128,10 +128,11 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
         pasted = Is if lc.in_ct_pixels == "raw" else Is2t.detach()          # raw: beyond the paper (DACS, ClassMix)
         transferred = transfer_batch(pasted, Ys, It, pseudo_t, model.predict, gate=gate,
                                      output_level=flags.out_ct, context_aware=flags.context_ct,
-                                     quantile=lc.pseudo_quantile, cap=lc.pseudo_cap)      # eqs 13-17
+                                     quantile=lc.pseudo_quantile, cap=lc.pseudo_cap, objects=lc.ct_objects)  # eqs 13-17
         ct_weights = class_weights if lc.seg_ct_class_weighted else None
         terms["seg_ct"] = lc.w_seg_ct * L.content_transfer_loss(transferred.logits, transferred.label, ct_weights)  # eq 18
         extras["transfer_fraction"] = transferred.transfer_fraction.detach()
+        extras["transfer_diagnostics"] = transferred.diagnostics()
 
     tensors = {"source_logits": logits_s, "target_logits": logits_t, "source_aux": aux_logits_s,
                "target_aux": aux_logits_t, "s2t": Is2t, "t2s": It2s, **extras}
@@ -192,6 +193,7 @@ def training_step(model, optimizers: dict, batch: dict, step: int, cfg: Config, 
     record = {name: float(value.detach()) for name, value in terms.items()}
     if "transfer_fraction" in tensors:
         record["transfer_fraction"] = float(tensors["transfer_fraction"])
+        record.update(tensors["transfer_diagnostics"])
     if uda:
         update_image_d = step % cfg.optim.d_img_every == 0
         for name in ("d_out", "d_img"):
