@@ -57,6 +57,8 @@ class ModelConfig:
     style_norm: str = "batch"          # batch (DISE's style encoder) | none (MUNIT's: keeps each image's statistics)
     stem_norm: str = "batch"           # tiny preset's stem: batch | none (the stem's output keeps the domain's colour)
     content_norm: str = "none"         # tiny preset's Ec input: none | instance (per image and channel: each image's own gain and offset removed)
+    aspp_sum: str = "four"             # deeplabv2_r101: four (the ASPP's four branches summed, BDL) | two (the first two, as AdaptSegNet's and DISE's code runs)
+    input_convention: str = "auto"     # deeplabv2_r101: auto (follows model.init_weights' layout) | torchvision | deeplab | dise; the run records the one it used
 
 
 @dataclass
@@ -290,6 +292,8 @@ def validate(cfg: Config) -> None:
         "model.style_norm": (cfg.model.style_norm, ("batch", "none")),
         "model.stem_norm": (cfg.model.stem_norm, ("batch", "none")),
         "model.content_norm": (cfg.model.content_norm, ("none", "instance")),
+        "model.aspp_sum": (cfg.model.aspp_sum, ("four", "two")),
+        "model.input_convention": (cfg.model.input_convention, ("auto", "torchvision", "deeplab", "dise")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
         "loss.class_balance_counts": (cfg.loss.class_balance_counts, ("paper_scale", "dataset")),
@@ -302,6 +306,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"config key {key!r}: {value!r} is not one of {', '.join(allowed)}")
     if cfg.model.content_norm != "none" and cfg.model.preset != "tiny":
         raise ConfigError(f"config key 'model.content_norm': {cfg.model.content_norm!r} is for the tiny preset only")
+    if cfg.model.preset == "tiny" and (cfg.model.aspp_sum, cfg.model.input_convention) != ("four", "auto"):
+        raise ConfigError("config keys 'model.aspp_sum' and 'model.input_convention' are for the deeplabv2_r101 preset; "
+                          "the tiny preset sums its four branches and scales its input to [-1, 1] (aspp_sum=four, "
+                          f"input_convention=auto), got {cfg.model.aspp_sum!r}, {cfg.model.input_convention!r}")
     if cfg.loss.out_ct and not cfg.loss.in_ct:
         raise ConfigError("config key 'loss.out_ct': output-level transfer relabels the input-level "
                           "transferred image, so it needs loss.in_ct=true")
