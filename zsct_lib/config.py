@@ -40,6 +40,7 @@ class DataConfig:
     val_split: str = "val"             # Cityscapes split scored by `zsct eval` / periodic evaluation
     num_workers: int = 0
     rare_class_temperature: float = 0.0  # beyond the paper: DAFormer's rare-class sampling of source images at T (0.01); 0 = off
+    rare_class_min_pixels: float = 3000.0  # rare-class sampling draws images with more than this many pixels of the class, counted at DAFormer's scale (a 1914x1052 GTA5 label) and scaled to data.height x data.width; 0 = any image with the class, one crop (the rule before)
     style_jitter_scale: float = 1.0    # embedded benchmark: multiplies the per-image exposure / white-balance jitter (1: the variant's own)
 
 
@@ -318,6 +319,9 @@ def validate(cfg: Config) -> None:
     if cfg.data.rare_class_temperature < 0:
         raise ConfigError(f"config key 'data.rare_class_temperature': {cfg.data.rare_class_temperature} is negative "
                           "(0 turns rare-class sampling off; DAFormer uses 0.01)")
+    if cfg.data.rare_class_min_pixels < 0:
+        raise ConfigError(f"config key 'data.rare_class_min_pixels': {cfg.data.rare_class_min_pixels} is negative "
+                          "(DAFormer uses 3000; 0 takes any image that holds the class)")
     if cfg.data.style_jitter_scale < 0:
         raise ConfigError(f"config key 'data.style_jitter_scale': {cfg.data.style_jitter_scale} is negative "
                           "(1 keeps the benchmark's own per-image style variation, 0 removes it)")
