@@ -241,8 +241,11 @@ def test_nothing_loads_crosswise(tmp_path):
     with pytest.raises(InitWeightsError, match=r"layer6.conv2d_list.0.weight reads \(1024,\) channels.*classifier on 2048"):
         load_init_weights(model, tmp_path / "swapped.pth")
     torch.save({"cnn.0.weight": torch.zeros(64, 64, 7, 7)}, tmp_path / "enc_s.pth")
-    with pytest.raises(InitWeightsError, match="cnn.0.weight.*DISE's a private.*enc_shared.pth"):
+    with pytest.raises(InitWeightsError, match="cnn.0.weight.*DISE's private \\(style\\) encoder.*enc_shared.pth"):
         load_init_weights(model, tmp_path / "enc_s.pth")
+    torch.save({"model": model.state_dict()}, tmp_path / "ours.pth")
+    with pytest.raises(InitWeightsError, match="this library's own model.*train.init_checkpoint"):
+        load_init_weights(model, tmp_path / "ours.pth")
     odd = random_reference_state("deeplab_v2")
     odd["Scale.layer7.weight"] = torch.zeros(3)
     torch.save(odd, tmp_path / "odd.pth")

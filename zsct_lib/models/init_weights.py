@@ -40,8 +40,8 @@ HEADS = {
     "dise": {"final1": ("aux_classifier", 1024), "final2": ("classifier", 2048)},
 }
 WRAPPERS = ("state_dict", "model", "enc_shared", "seg_model")
-DISE_OTHER_FILES = {"cnn.": "a private (style) encoder, enc_s.pth or enc_t.pth", "mlp_att.": "a private decoder, dec_s.pth",
-                    "main.": "a private decoder, dec_s.pth"}
+DISE_OTHER_FILES = {"cnn.": "private (style) encoder, enc_s.pth or enc_t.pth", "mlp_att.": "private decoder, dec_s.pth",
+                    "main.": "private decoder, dec_s.pth"}
 
 
 def read_init_state(path: str | Path) -> dict:
@@ -85,6 +85,9 @@ def detect_layout(state: dict, path: str | Path = "?") -> str:
         return "deeplab_multi" if weight is not None and weight.dim() == 4 and weight.shape[1] == 1024 else "deeplab_v2"
     if "conv1.weight" in state:
         return "torchvision"
+    if any(k.startswith(("stem.", "content_encoder.")) for k in keys):
+        raise InitWeightsError(f"init weights file {path} holds this library's own model (key {keys[0]!r}): "
+                               "give it as train.init_checkpoint, not model.init_weights")
     raise InitWeightsError(f"init weights file {path}: no known layout has key {keys[0]!r} (expected a torchvision "
                            "ResNet-101, DeepLab-v2, AdaptSegNet/BDL DeeplabMulti or DISE enc_shared state dict)")
 
