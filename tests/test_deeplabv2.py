@@ -203,6 +203,16 @@ def test_two_head_snapshots_load_each_head_where_it_was_trained(tmp_path, layout
         expected = direct_reference_logits(state, image, heads, summed=2, std=std)
     assert torch.allclose(logits, expected[main_head], atol=1e-4, rtol=1e-4)
     assert torch.allclose(aux_logits, expected[aux_head], atol=1e-4, rtol=1e-4)
+    # a run that loads such a snapshot into the default four-branch sum says so at its start
+    from types import SimpleNamespace
+
+    from zsct_lib.models import describe_input
+
+    run = SimpleNamespace(preset="deeplabv2_r101", input_convention=report["input_convention"],
+                          input_convention_origin="from the file", init_report=report, aspp_sum="four")
+    assert f"note: {layout} snapshots were trained summing two ASPP branches" in describe_input(run)[-1]
+    run.aspp_sum = "two"
+    assert not any("note" in line for line in describe_input(run))
 
 
 # ---- key by key ---------------------------------------------------------------------------------

@@ -36,6 +36,10 @@ def test_thresholds_at_daformer_scale_and_scaled_with_the_area():
     assert rare_class_thresholds(3000, 704, 1280) == pytest.approx((3000 * 1280 * 704 / (1914 * 1052), 1500.0))
     assert rare_class_thresholds(3000, 512, 1024) == pytest.approx((781.14, 872.73), abs=0.01)
     assert rare_class_thresholds(0, 512, 1024) == (0.0, 0.0)
+    from zsct_lib.config import ConfigError
+
+    with pytest.raises(ConfigError, match="data.rare_class_min_pixels.*negative"):
+        load_config(None, ["data.rare_class_min_pixels=-1"])
 
 
 def test_only_images_with_more_than_min_pixels_of_the_class_are_drawn():
