@@ -57,6 +57,22 @@ def test_reuse_conflicts_name_the_keys_that_change_what_a_run_learns():
     assert reuse_conflicts(saved, {**same, "loss": {"w_ct": 1.0}}) == {"loss.w_ct": (None, 1.0)}
 
 
+
+def test_a_run_saved_before_a_key_existed_is_read_with_what_it_did():
+    """Runs saved without eq 19's switch kept L_st beside L_seg_ct, and counted eq 7 on their own set: a
+    study at today's defaults refuses them where that matters, not where it cannot have mattered."""
+    old_ct = {"loss": {"in_ct": True}, "data": {"rare_class_temperature": 0.0}}
+    today = {"loss": {"in_ct": True, "st_with_ct": False, "class_balance_counts": "paper_scale"},
+             "data": {"rare_class_temperature": 0.0, "rare_class_min_pixels": 3000}}
+    assert reuse_conflicts(old_ct, today) == {"loss.st_with_ct": (True, False),
+                                              "loss.class_balance_counts": ("dataset", "paper_scale")}
+    stage1_only = {"loss": {"in_ct": False, "class_balance_counts": "paper_scale"}, "data": {"rare_class_temperature": 0.0}}
+    assert reuse_conflicts(stage1_only, {**today, "loss": {**today["loss"], "in_ct": False}}) == {}
+    sampled = {**today, "data": {"rare_class_temperature": 0.01, "rare_class_min_pixels": 3000}}
+    assert reuse_conflicts({**stage1_only, "data": {"rare_class_temperature": 0.01}}, {**sampled, "loss": stage1_only["loss"]}) \
+        == {"data.rare_class_min_pixels": (0, 3000)}
+
+
 def test_row_selection_checks_dependencies():
     assert [r.name for r in select_rows("NonAdapt,Oracle")] == ["NonAdapt", "Oracle"]
     with pytest.raises(AblationError, match="needs"):
