@@ -57,6 +57,22 @@ def test_reuse_conflicts_name_the_keys_that_change_what_a_run_learns():
     assert reuse_conflicts(saved, {**same, "loss": {"w_ct": 1.0}}) == {"loss.w_ct": (None, 1.0)}
 
 
+
+def test_a_run_saved_before_a_key_existed_is_read_with_what_it_did():
+    """Runs saved without eq 19's switch kept L_st beside L_seg_ct, and counted eq 7 on their own set: a
+    study at today's defaults refuses them where that matters, not where it cannot have mattered."""
+    old_ct = {"loss": {"in_ct": True}, "data": {"rare_class_temperature": 0.0}}
+    today = {"loss": {"in_ct": True, "st_with_ct": False, "class_balance_counts": "paper_scale"},
+             "data": {"rare_class_temperature": 0.0, "rare_class_min_pixels": 3000}}
+    assert reuse_conflicts(old_ct, today) == {"loss.st_with_ct": (True, False),
+                                              "loss.class_balance_counts": ("dataset", "paper_scale")}
+    stage1_only = {"loss": {"in_ct": False, "class_balance_counts": "paper_scale"}, "data": {"rare_class_temperature": 0.0}}
+    assert reuse_conflicts(stage1_only, {**today, "loss": {**today["loss"], "in_ct": False}}) == {}
+    sampled = {**today, "data": {"rare_class_temperature": 0.01, "rare_class_min_pixels": 3000}}
+    assert reuse_conflicts({**stage1_only, "data": {"rare_class_temperature": 0.01}}, {**sampled, "loss": stage1_only["loss"]}) \
+        == {"data.rare_class_min_pixels": (0, 3000)}
+
+
 def test_row_selection_checks_dependencies():
     assert [r.name for r in select_rows("NonAdapt,Oracle")] == ["NonAdapt", "Oracle"]
     with pytest.raises(AblationError, match="needs"):
@@ -158,7 +174,8 @@ def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
 
     schedule = dataclasses.replace(STUDY, source_only=2, stage1=2, stage2=2, val_size=2,
                                    extra=["data.source_size=8", "data.target_size=8", "eval.pseudo_label_images=2"])
-    rows = "NonAdapt,+ST,+Out class-weighted,+In raw pixels,+ST rare-class sampling"
+    rows = ("NonAdapt,+ST,+Out class-weighted,+In raw pixels,+In with L_st kept,+Out whole objects,"
+            "+Out dataset class weights,+ST rare-class sampling")
     summary = run_ablation("dise_stage", tmp_path, seeds=1, jobs=1, rows=rows, schedule=schedule)
     run = lambda name: json.loads((tmp_path / name / "seed0" / "eval.json").read_text())  # noqa: E731
     st = run("plus_ST")
@@ -170,7 +187,14 @@ def test_study_fine_tunes_the_shipped_dise_stage(tmp_path):
     assert run("plus_Out_class-weighted")["config"]["loss"]["seg_ct_class_weighted"]
     assert run("plus_In_raw_pixels")["config"]["loss"]["in_ct_pixels"] == "raw"
     assert run("plus_ST_rare-class_sampling")["config"]["data"]["rare_class_temperature"] == 0.01
-    assert all("pseudo_labels" in row for row in summary["rows"])
+    assert run("plus_In_with_L_st_kept")["config"]["loss"]["st_with_ct"]
+    whole = run("plus_Out_whole_objects")
+    assert whole["config"]["loss"]["ct_objects"] == "whole" and whole["transfer"]["pasted_pixels"] >= 0
+    strong = run("plus_Out_dataset_class_weights")["config"]                 # its own DISE stage, inverse frequency
+    assert strong["train"]["init_checkpoint"] == "results/dise_stage_strong_weights_gta_like/seed0/model.pt"
+    assert strong["loss"]["class_balance_counts"] == "dataset" and st["config"]["loss"]["class_balance_counts"] == "paper_scale"
+    assert all("pseudo_labels" in row and "bias" in row for row in summary["rows"])
+    assert "The regime on target val" in (tmp_path / "ablation.md").read_text()
 
 
 def test_study_starts_from_another_set_of_dise_stage_models(tmp_path, capsys):

@@ -30,17 +30,20 @@ def test_frozen_bn_keeps_statistics():
 def test_deeplab_preset_and_init_weights(tmp_path):
     import torchvision
 
+    from zsct_lib.models import describe_input
+
     model = ZSCTModel(ModelConfig(preset="deeplabv2_r101"))
     with torch.no_grad():
         stem, content, aux = model.encode(torch.rand(1, 3, 64, 64))
-    assert content.shape == (1, 2048, 8, 8) and aux.shape == (1, 1024, 8, 8)   # output stride 8
-    # a torchvision ImageNet-layout state dict loads with key mapping (fc dropped)
+    assert content.shape == (1, 2048, 9, 9) and aux.shape == (1, 1024, 9, 9)   # output stride 8, H/8 + 1 (ceil-mode pool)
+    # a torchvision ImageNet-layout state dict loads with key mapping (fc dropped), its own input convention
     resnet = torchvision.models.resnet101(weights=None)
     torch.nn.init.constant_(resnet.conv1.weight, 0.5)
     path = tmp_path / "resnet101.pth"
     torch.save(resnet.state_dict(), path)
     report = load_init_weights(model, path)
     assert report["loaded"] > 300 and torch.all(model.stem.conv1.weight == 0.5)
+    assert (report["layout"], report["input_convention"], report["unused"]) == ("torchvision", "torchvision", ["fc.weight", "fc.bias"])
     # a DeepLab-style init with the Scale. prefix and a 19-class layer5 classifier
     deeplab = {f"Scale.{k}": v for k, v in resnet.state_dict().items() if not k.startswith("fc.")}
     for i in range(4):
@@ -49,10 +52,34 @@ def test_deeplab_preset_and_init_weights(tmp_path):
     torch.save(deeplab, path)
     load_init_weights(model, path)
     assert torch.all(model.segmenter.classifier.branches[2].weight == 0.25)
+    # through build_model, "auto" takes the file's convention and writes it into the config (the run records it)
+    cfg = ModelConfig(preset="deeplabv2_r101", init_weights=str(path))
+    built = build_model(cfg)
+    assert cfg.input_convention == built.input_convention == "deeplab" and built.stem.normalize.bgr
+    assert "deeplab_v2 layout" in describe_input(built)[0] and "tensors loaded" in describe_input(built)[1]
+    overridden = ModelConfig(preset="deeplabv2_r101", init_weights=str(path), input_convention="torchvision")
+    assert "expects deeplab" in describe_input(build_model(overridden))[0] and overridden.input_convention == "torchvision"
     # a file for another network is refused with the keys named
     torch.save({"conv1.weight": torch.zeros(3, 3, 3, 3)}, path)
     with pytest.raises(InitWeightsError, match="does not match.*conv1.weight"):
         load_init_weights(model, path)
+
+
+def test_checkpoint_of_another_input_convention_is_refused(tmp_path):
+    """A checkpoint records its input convention in its config; a model that normalises otherwise does
+    not take its weights (the fix named). Older checkpoints of the preset (no key) were torchvision's."""
+    from types import SimpleNamespace
+
+    from zsct_lib.checkpoint import CheckpointError, load_checkpoint
+
+    model = SimpleNamespace(preset="deeplabv2_r101", num_classes=19, input_convention="torchvision")
+    state = {"preset": "deeplabv2_r101", "num_classes": 19, "config": {"model": {"input_convention": "deeplab"}}}
+    with pytest.raises(CheckpointError, match="'deeplab' convention.*set model.input_convention=deeplab"):
+        load_checkpoint("run/checkpoint.pt", model, state=state)
+    model.input_convention = "deeplab"
+    state["config"]["model"] = {}
+    with pytest.raises(CheckpointError, match="'torchvision' convention"):
+        load_checkpoint("run/checkpoint.pt", model, state=state)
 
 
 def test_init_weights_missing_or_unreadable(tmp_path):

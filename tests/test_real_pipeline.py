@@ -32,7 +32,10 @@ def test_paper_preset_trains_on_real_layouts_and_scores_the_frame(tmp_path, caps
                  "model.freeze_bn=false"]:
         argv += ["--set", item]
     assert main(argv) == 0                                  # all five flags, three steps, every term finite
-    assert "model.freeze_bn=true without" not in capsys.readouterr().err
+    started = capsys.readouterr()
+    assert "model.freeze_bn=true without" not in started.err
+    assert "input convention: torchvision" in started.out       # no init file: the preset's default, printed
+    assert "input_convention: torchvision" in (run / "config.yaml").read_text()    # and recorded for eval
     assert main(["eval", "--checkpoint", str(run / "checkpoint.pt")]) == 0
     out = capsys.readouterr().out
     assert "mIoU" in out and "19-class" in out

@@ -102,6 +102,12 @@ def load_checkpoint(path, model, optimizers: dict | None = None, state: dict | N
     if state["num_classes"] != model.num_classes:
         raise CheckpointError(f"checkpoint {path} predicts {state['num_classes']} classes, "
                               f"but the model has {model.num_classes}")
+    saved = state.get("config", {}).get("model", {}).get("input_convention", "auto")
+    if saved == "auto" and model.preset != "tiny":
+        saved = "torchvision"            # written before conventions were recorded: the preset's only one then
+    if saved != getattr(model, "input_convention", saved):
+        raise CheckpointError(f"checkpoint {path} was trained on inputs in the {saved!r} convention, but the model "
+                              f"normalises for {model.input_convention!r}: set model.input_convention={saved}")
     model.load_state_dict(state["model"])
     for name, opt in (optimizers or {}).items():
         if name not in state["optimizers"]:

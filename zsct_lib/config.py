@@ -40,6 +40,7 @@ class DataConfig:
     val_split: str = "val"             # Cityscapes split scored by `zsct eval` / periodic evaluation
     num_workers: int = 0
     rare_class_temperature: float = 0.0  # beyond the paper: DAFormer's rare-class sampling of source images at T (0.01); 0 = off
+    rare_class_min_pixels: float = 3000.0  # rare-class sampling draws images with more than this many pixels of the class, counted at DAFormer's scale (a 1914x1052 GTA5 label) and scaled to data.height x data.width; 0 = any image with the class, one crop (the rule before)
     style_jitter_scale: float = 1.0    # embedded benchmark: multiplies the per-image exposure / white-balance jitter (1: the variant's own)
 
 
@@ -57,6 +58,8 @@ class ModelConfig:
     style_norm: str = "batch"          # batch (DISE's style encoder) | none (MUNIT's: keeps each image's statistics)
     stem_norm: str = "batch"           # tiny preset's stem: batch | none (the stem's output keeps the domain's colour)
     content_norm: str = "none"         # tiny preset's Ec input: none | instance (per image and channel: each image's own gain and offset removed)
+    aspp_sum: str = "four"             # deeplabv2_r101: four (the ASPP's four branches summed, BDL) | two (the first two, as AdaptSegNet's and DISE's code runs)
+    input_convention: str = "auto"     # deeplabv2_r101: auto (follows model.init_weights' layout) | torchvision | deeplab | dise; the run records the one it used
 
 
 @dataclass
@@ -292,6 +295,8 @@ def validate(cfg: Config) -> None:
         "model.style_norm": (cfg.model.style_norm, ("batch", "none")),
         "model.stem_norm": (cfg.model.stem_norm, ("batch", "none")),
         "model.content_norm": (cfg.model.content_norm, ("none", "instance")),
+        "model.aspp_sum": (cfg.model.aspp_sum, ("four", "two")),
+        "model.input_convention": (cfg.model.input_convention, ("auto", "torchvision", "deeplab", "dise")),
         "loss.mode": (cfg.loss.mode, ("uda", "source_only", "oracle")),
         "loss.in_ct_pixels": (cfg.loss.in_ct_pixels, ("translated", "raw")),
         "loss.class_balance_counts": (cfg.loss.class_balance_counts, ("paper_scale", "dataset")),
@@ -305,6 +310,10 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"config key {key!r}: {value!r} is not one of {', '.join(allowed)}")
     if cfg.model.content_norm != "none" and cfg.model.preset != "tiny":
         raise ConfigError(f"config key 'model.content_norm': {cfg.model.content_norm!r} is for the tiny preset only")
+    if cfg.model.preset == "tiny" and (cfg.model.aspp_sum, cfg.model.input_convention) != ("four", "auto"):
+        raise ConfigError("config keys 'model.aspp_sum' and 'model.input_convention' are for the deeplabv2_r101 preset; "
+                          "the tiny preset sums its four branches and scales its input to [-1, 1] (aspp_sum=four, "
+                          f"input_convention=auto), got {cfg.model.aspp_sum!r}, {cfg.model.input_convention!r}")
     if cfg.loss.out_ct and not cfg.loss.in_ct:
         raise ConfigError("config key 'loss.out_ct': output-level transfer relabels the input-level "
                           "transferred image, so it needs loss.in_ct=true")
@@ -313,6 +322,9 @@ def validate(cfg: Config) -> None:
     if cfg.data.rare_class_temperature < 0:
         raise ConfigError(f"config key 'data.rare_class_temperature': {cfg.data.rare_class_temperature} is negative "
                           "(0 turns rare-class sampling off; DAFormer uses 0.01)")
+    if cfg.data.rare_class_min_pixels < 0:
+        raise ConfigError(f"config key 'data.rare_class_min_pixels': {cfg.data.rare_class_min_pixels} is negative "
+                          "(DAFormer uses 3000; 0 takes any image that holds the class)")
     if cfg.data.style_jitter_scale < 0:
         raise ConfigError(f"config key 'data.style_jitter_scale': {cfg.data.style_jitter_scale} is negative "
                           "(1 keeps the benchmark's own per-image style variation, 0 removes it)")

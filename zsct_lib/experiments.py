@@ -159,13 +159,27 @@ def _row_config(base: dict, row: Row, seed: int, schedule: Schedule, init_checkp
 NOT_A_DIFFERENT_RUN = ("train.threads", "data.num_workers")
 
 
+# Keys added after runs were committed, with the value that reproduces what those runs did: a saved
+# config without the key was trained so (L_st was kept beside L_seg_ct, eq 7 counted the set's own
+# pixels, rare-class sampling took any image with one pixel of the class).
+LEGACY_VALUES = {"loss.class_balance_counts": "dataset", "loss.st_with_ct": True, "loss.ct_objects": "eq15",
+                 "data.rare_class_min_pixels": 0, "model.aspp_sum": "four", "model.input_convention": "auto"}
+
+
 def reuse_conflicts(saved: dict, wanted: dict) -> dict[str, tuple]:
     """Keys whose value in a finished run's config (`saved`, its eval.json) differs from the config a
-    study would train it with (`wanted`): key -> (saved, wanted). Empty when the run can be reused."""
-    old, new = flatten_config(saved), flatten_config(wanted)
+    study would train it with (`wanted`): key -> (saved, wanted). Empty when the run can be reused.
+    A key the saved config lacks takes its LEGACY_VALUES value; keys that cannot have changed what the
+    run learned are not compared (threads, loader processes, rare-class thresholds without rare-class
+    sampling, L_st beside L_seg_ct without input-level transfer)."""
+    old, new = {**LEGACY_VALUES, **flatten_config(saved)}, flatten_config(wanted)
+    inert = set(NOT_A_DIFFERENT_RUN)
+    if not new.get("data.rare_class_temperature"):
+        inert.add("data.rare_class_min_pixels")
+    if not new.get("loss.in_ct"):
+        inert.update(("loss.st_with_ct", "loss.ct_objects"))
     return {key: (old.get(key), value) for key, value in new.items()
-            if old.get(key) != value and key not in NOT_A_DIFFERENT_RUN
-            and not (key == "train.amp" and value == "auto")}
+            if old.get(key) != value and key not in inert and not (key == "train.amp" and value == "auto")}
 
 
 def _check_reusable(batch) -> None:

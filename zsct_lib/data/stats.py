@@ -112,23 +112,25 @@ def tail_pixel_counts(dataset, tail_classes=TAIL_CLASSES,
 def source_statistics(dataset, num_classes: int = NUM_CLASSES, cache_file: Path | None = None) -> dict:
     """Per-class pixel counts (for eq 7's class-balanced weights) and per-image transferable tail-pixel
     counts (eq 13 with the rules, for the median gate) over the whole source set, computed once and
-    cached as JSON: {"size": N, "class_pixels": [K], "tail_pixels": [N], "image_classes": [N lists]}
-    (image_classes: the classes present in each image, for rare-class sampling)."""
+    cached as JSON: {"size": N, "class_pixels": [K], "tail_pixels": [N], "image_classes": [N lists],
+    "image_class_pixels": [N lists of K]} (the classes present in each image and their pixel counts, for
+    rare-class sampling)."""
     if cache_file is not None and cache_file.is_file():
         cached = json.loads(cache_file.read_text())
-        if cached.get("size") == len(dataset) and "image_classes" in cached:
+        if cached.get("size") == len(dataset) and "image_class_pixels" in cached:
             return cached
     class_counts = np.zeros(num_classes, dtype=np.int64)
-    tail_counts, image_classes = [], []
+    tail_counts, image_classes, image_class_pixels = [], [], []
     label_of = getattr(dataset, "label", None) or (lambda i: dataset[i][1])
     for i in range(len(dataset)):
         label = torch.as_tensor(label_of(i)).long()
         counts = class_pixel_counts(label, num_classes)
         class_counts += counts
         image_classes.append(np.flatnonzero(counts).tolist())
+        image_class_pixels.append(np.asarray(counts).tolist())
         tail_counts.append(int(tail_pixel_count(label.unsqueeze(0))[0]))
     stats = {"size": len(dataset), "class_pixels": class_counts.tolist(), "tail_pixels": tail_counts,
-             "image_classes": image_classes}
+             "image_classes": image_classes, "image_class_pixels": image_class_pixels}
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache_file.with_suffix(".tmp")

@@ -5,4 +5,4 @@ from .discriminators import ImageDiscriminator, OutputDiscriminator
 from .generator import Generator
 from .init_weights import InitWeightsError, load_init_weights
 from .style import StyleEncoder
-from .zsct import ZSCTModel, build_model
+from .zsct import ZSCTModel, build_model, describe_input

@@ -5,9 +5,10 @@ import torch.nn as nn
 
 
 class OutputDiscriminator(nn.Module):
-    """D_out: softmax map [B,K,H,W] -> patch logits [B,1,H/16,W/16]; trained with BCE, source = 1.
+    """D_out: softmax map [B,K,H,W] -> patch logits [B,1,H/32,W/32]; trained with BCE, source = 1.
 
-    AdaptSegNet's fully convolutional discriminator: 4x4 stride-2 convs K->64->128->256->512->1.
+    AdaptSegNet's fully convolutional discriminator: five 4x4 stride-2 convs K->64->128->256->512->1
+    (each halves the size: H/32 for H a multiple of 32).
     """
 
     def __init__(self, num_classes: int, widths=(64, 128, 256, 512)):

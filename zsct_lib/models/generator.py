@@ -38,17 +38,27 @@ def upsampling(channels: int, stride: int, mode: str, norm: bool) -> tuple[nn.Se
     return nn.Sequential(*layers), channels
 
 
+def trim_border(image: torch.Tensor, trim: int) -> torch.Tensor:
+    """Cut `trim` pixels from each side. The DeepLab-v2 content map of an H x W image (H, W multiples of
+    8) has H/8 + 1 rows, its first cell centred on pixel 0 (the max-pool rounds up): drawn back up x8 it
+    is 8 pixels too large and 4 pixels off, and cutting 4 from each side returns the image's own grid
+    (DISE's decoder cuts the same border with padding 2 in its first transposed conv)."""
+    return image[..., trim:-trim, trim:-trim] if trim else image
+
+
 class Generator(nn.Module):
     """DISE's G(style [B,S], content [B,C,h,w]) -> image [B,3,h*stride,w*stride] in [0, 1].
 
     An MLP lifts the style code (S->S->S->S->style_channels), it is broadcast over h x w and
     concatenated with the content map; a 3x3 conv, three residual blocks and log2(stride)
-    upsamplings return to the input size; Tanh, mapped to [0, 1].
+    upsamplings return to the input size; Tanh, mapped to [0, 1]. `trim` pixels are cut from each side
+    of the output (see `trim_border`).
     """
 
     def __init__(self, content_channels: int, style_dim: int = 8, style_channels: int = 256,
-                 width: int = 256, stride: int = 8, upsample: str = "transposed"):
+                 width: int = 256, stride: int = 8, upsample: str = "transposed", trim: int = 0):
         super().__init__()
+        self.trim = trim
         self.style_mlp = nn.Sequential(
             nn.Linear(style_dim, style_dim), nn.ReLU(inplace=True),
             nn.Linear(style_dim, style_dim), nn.ReLU(inplace=True),
@@ -67,7 +77,7 @@ class Generator(nn.Module):
         b, _, h, w = content.shape
         style_map = self.style_mlp(style).view(b, -1, 1, 1).expand(-1, -1, h, w)
         x = self.blocks(self.fuse(torch.cat([content, style_map], dim=1)))
-        return (torch.tanh(self.to_image(self.upsample(x))) + 1) / 2
+        return trim_border((torch.tanh(self.to_image(self.upsample(x))) + 1) / 2, self.trim)
 
 
 def adaptive_instance_norm(x: torch.Tensor, scale: torch.Tensor, shift: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
@@ -106,8 +116,9 @@ class AdaINGenerator(nn.Module):
     """
 
     def __init__(self, content_channels: int, style_dim: int = 8, width: int = 256, stride: int = 8,
-                 upsample: str = "resize", blocks: int = 3, mlp_width: int = 128):
+                 upsample: str = "resize", blocks: int = 3, mlp_width: int = 128, trim: int = 0):
         super().__init__()
+        self.trim = trim
         self.fuse = nn.Sequential(nn.Conv2d(content_channels, width, 3, padding=1, bias=False),
                                   nn.InstanceNorm2d(width, affine=False))
         self.blocks = nn.ModuleList(AdaINResidualBlock(width) for _ in range(blocks))
@@ -124,14 +135,14 @@ class AdaINGenerator(nn.Module):
         x = self.fuse(content)
         for block, block_params in zip(self.blocks, params):
             x = block(x, block_params)
-        return (torch.tanh(self.to_image(self.upsample(x))) + 1) / 2
+        return trim_border((torch.tanh(self.to_image(self.upsample(x))) + 1) / 2, self.trim)
 
 
 def build_generator(kind: str, content_channels: int, style_dim: int, style_channels: int, width: int, stride: int,
-                    upsample: str) -> nn.Module:
+                    upsample: str, trim: int = 0) -> nn.Module:
     """The generator of `model.generator` ("dise" or "adain")."""
     if kind == "dise":
-        return Generator(content_channels, style_dim, style_channels, width, stride, upsample)
+        return Generator(content_channels, style_dim, style_channels, width, stride, upsample, trim)
     if kind == "adain":
-        return AdaINGenerator(content_channels, style_dim, width, stride, upsample)
+        return AdaINGenerator(content_channels, style_dim, width, stride, upsample, trim=trim)
     raise ValueError(f"model.generator {kind!r}: expected 'dise' or 'adain'")

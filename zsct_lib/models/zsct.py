@@ -6,9 +6,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import ModelConfig
-from .backbone import Segmenter, TinyContentEncoder, TinyStem, deeplabv2_resnet101_parts
+from .backbone import ASPP_SUMS, INPUT_CONVENTIONS, Segmenter, TinyContentEncoder, TinyStem, deeplabv2_resnet101_parts
 from .discriminators import ImageDiscriminator, OutputDiscriminator
 from .generator import build_generator
+from .init_weights import LAYOUT_ASPP_SUM, LAYOUT_CONVENTION, detect_layout, load_init_weights, read_init_state
 from .style import StyleEncoder
 
 
@@ -42,11 +43,12 @@ class ZSCTModel(nn.Module):
             if cfg.stem_norm != "batch":
                 raise ValueError(f"model.stem_norm {cfg.stem_norm!r}: the deeplabv2_r101 preset keeps ResNet's "
                                  "(frozen) stem batch norm")
-            self.stem, self.content_encoder = deeplabv2_resnet101_parts()
+            self.stem, self.content_encoder = deeplabv2_resnet101_parts(resolve_input_convention(cfg.preset, cfg.input_convention))
             c = self.content_encoder.out_channels
-            self.segmenter = Segmenter(c, k, aux_channels=self.content_encoder.aux_channels)
+            self.segmenter = Segmenter(c, k, aux_channels=self.content_encoder.aux_channels, summed=ASPP_SUMS[cfg.aspp_sum])
             style_widths = (64, 128, 256, 256, 256)
-            gen_kwargs = dict(style_channels=256, width=512, stride=self.content_encoder.stride)
+            # the content map is H/8 + 1 cells high (ceil-mode max-pool): the generators cut 4 pixels a side
+            gen_kwargs = dict(style_channels=256, width=512, stride=self.content_encoder.stride, trim=4)
             d_widths = (64, 128, 256, 512)
         else:
             raise ValueError(f"unknown model preset {cfg.preset!r}: expected 'tiny' or 'deeplabv2_r101'")
@@ -62,6 +64,10 @@ class ZSCTModel(nn.Module):
         self.disc_source_image = ImageDiscriminator(d_widths)
         self.disc_target_image = ImageDiscriminator(d_widths)
         self.freeze_bn = cfg.freeze_bn
+        self.input_convention = resolve_input_convention(cfg.preset, cfg.input_convention)
+        self.aspp_sum = cfg.aspp_sum
+        self.input_convention_origin = f"model.input_convention={cfg.input_convention}"   # build_model says more
+        self.init_report = None
 
     # ---- module groups, one optimizer each -------------------------------------------------
     def segmentation_modules(self) -> list[nn.Module]:
@@ -112,10 +118,56 @@ class ZSCTModel(nn.Module):
         return self.predict(images)
 
 
+def resolve_input_convention(preset: str, name: str, layout: str | None = None) -> str:
+    """The input convention a model of `preset` uses for `model.input_convention` = `name`: the tiny
+    preset has its own ("auto": [-1, 1], RGB); for deeplabv2_r101 "auto" follows the init file's layout
+    (`init_weights.LAYOUT_CONVENTION`) and is "torchvision" without one (the preset's only convention
+    before conventions were recorded, so older configs keep theirs)."""
+    if preset == "tiny" or name != "auto":
+        return name
+    return LAYOUT_CONVENTION[layout] if layout else "torchvision"
+
+
+def describe_input(model: ZSCTModel) -> list[str]:
+    """What the stem feeds the network and why, and what the init file gave (printed at a run's start)."""
+    if model.preset == "tiny":
+        return ["input: RGB in [0, 1] scaled to [-1, 1] (the tiny preset's own)"]
+    convention = INPUT_CONVENTIONS[model.input_convention]
+    lines = [f"input convention: {convention.name}, {convention.description}; {model.input_convention_origin}"]
+    report = getattr(model, "init_report", None)
+    if report:
+        skipped = f", heads trained for other classes kept untrained: {', '.join(report['skipped_classifier'])}" \
+            if report["skipped_classifier"] else ""
+        lines.append(f"init weights: {report['layout']} layout, {report['loaded']} tensors loaded{skipped}")
+        trained_sum = LAYOUT_ASPP_SUM[report["layout"]]
+        if trained_sum and trained_sum != model.aspp_sum and len(report["skipped_classifier"]) < 2:
+            lines.append(f"note: {report['layout']} snapshots were trained summing {trained_sum} ASPP branches, "
+                         f"this model sums {model.aspp_sum} (model.aspp_sum={trained_sum} reproduces them)")
+    return lines
+
+
 def build_model(cfg: ModelConfig) -> ZSCTModel:
-    """The model of a preset, with init weights loaded from `cfg.init_weights` when given."""
+    """The model of a preset, with init weights loaded from `cfg.init_weights` when given.
+
+    For deeplabv2_r101, `cfg.input_convention` "auto" is resolved here (from the init file's layout) and
+    written back into `cfg`, so that the run's config.yaml and checkpoints record the convention the
+    weights expect and evaluation, which rebuilds the model without the init file, normalises the same.
+    """
+    state = layout = None
+    if cfg.init_weights and cfg.preset == "deeplabv2_r101":
+        state = read_init_state(cfg.init_weights)
+        layout = detect_layout(state, cfg.init_weights)
+    if cfg.preset == "deeplabv2_r101":
+        if cfg.input_convention == "auto":
+            origin = (f"from the {layout} layout of model.init_weights {cfg.init_weights}" if layout
+                      else "the default without init weights (model.input_convention=auto)")
+        else:
+            origin = "set by model.input_convention"
+            if layout and cfg.input_convention != resolve_input_convention(cfg.preset, "auto", layout):
+                origin += f" (the {layout} layout of {cfg.init_weights} expects " \
+                          f"{resolve_input_convention(cfg.preset, 'auto', layout)})"
+        cfg.input_convention = resolve_input_convention(cfg.preset, cfg.input_convention, layout)
     model = ZSCTModel(cfg)
-    if cfg.init_weights:
-        from .init_weights import load_init_weights
-        load_init_weights(model, cfg.init_weights)
+    model.input_convention_origin = origin if cfg.preset == "deeplabv2_r101" else "the tiny preset's own"
+    model.init_report = load_init_weights(model, cfg.init_weights, state) if cfg.init_weights else None
     return model

@@ -160,7 +160,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     from ..data.build import labelled_target_train
     from ..data.stats import source_statistics
     from ..evaluation import evaluate, pseudo_label_diagnostics
-    from ..models import build_model
+    from ..models import build_model, describe_input
 
     cfg = copy.deepcopy(cfg)                  # the run resolves train.amp in its own copy
     out = Path(out)
@@ -189,6 +189,8 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
 
     source_train, target_train, target_val = build_datasets(cfg.data, oracle=cfg.loss.mode == "oracle")
     model = prepare_model(build_model(cfg.model).to(device), cfg)
+    if rank == 0 and progress and cfg.model.preset != "tiny":
+        print("\n".join(describe_input(model)), flush=True)
     optimizers = build_optimizers(model, cfg)
 
     start_step = 0
