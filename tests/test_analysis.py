@@ -159,3 +159,58 @@ def test_translate_pair_gives_every_image_of_eqs_1_to_4_and_11(model, target):
     assert all(v.shape == (2, 3, H, W_) for v in out.values())
     single = A.translate_pair(model, images[0], images[1])
     torch.testing.assert_close(single["Is2t"], out["Is2t"][0])
+
+
+# ---- sentences from the numbers -------------------------------------------------------------------
+
+def _quality(true_pole, pseudo_pole, true_road=900, pseudo_road=900, coverage_pole=0.5):
+    """A pseudo_label_quality-like dict: pole (tail) and road (head) pixels only."""
+    class_pixels, pseudo_pixels = np.zeros(19), np.zeros(19)
+    class_pixels[[0, 5]] = true_road, true_pole
+    pseudo_pixels[[0, 5]] = pseudo_road, pseudo_pole
+    coverage = np.full(19, np.nan)
+    coverage[[0, 5]] = 0.9, coverage_pole
+    return {"class_pixels": class_pixels, "pseudo_pixels": pseudo_pixels, "class_coverage": coverage}
+
+
+def test_tail_bias_sentence_says_over_or_under_from_the_numbers():
+    over = A.tail_bias_sentence("NonAdapt", _quality(true_pole=100, pseudo_pole=300, pseudo_road=700))
+    assert over.startswith("NonAdapt's pseudo labels are 30.00% tail against 10.00% true tail pixels: "
+                           "it predicts the tail 3.0 times as often as it occurs (over-predicts it)")
+    assert "more pseudo-label pixels than true pixels: pole" in over
+    under = A.tail_bias_sentence("start", _quality(true_pole=100, pseudo_pole=25, pseudo_road=975))
+    assert "2.50% tail against 10.00%" in under and "0.25 of the rate it occurs at (under-predicts it)" in under
+    assert "fewer: pole" in under and "over-predicts" not in under
+
+
+def test_tail_change_sentence_follows_the_direction():
+    start, end = _quality(100, 300, pseudo_road=700, coverage_pole=0.3), _quality(100, 100, coverage_pole=0.6)
+    assert A.tail_change_sentence("NonAdapt", start, "full", end) == (
+        "From NonAdapt to full the tail's share of the MPT pseudo labels falls from 30.00% to 10.00% (true share "
+        "10.00%); the coverage of a tail class rises for pole.")
+    assert "rises from 10.00% to 30.00%" in A.tail_change_sentence("a", end, "b", start)
+
+
+def test_confusion_sentence_counts_where_the_tail_goes():
+    cm = np.zeros((19, 19))
+    cm[5, 5], cm[5, 2] = 30, 70         # 100 true pole pixels: 30 right, 70 to building (head)
+    cm[2, 5], cm[2, 2] = 10, 890        # 10 building pixels predicted pole
+    sentence = A.confusion_sentence("full", cm)
+    assert sentence == ("full predicts 40 pixels as tail against 100 true tail pixels: it predicts the tail at 0.40 "
+                        "of the rate it occurs at (under-predicts it). Of the true tail pixels 30% get their own "
+                        "class and 70% a head class; of the pixels it predicts as tail, 25% are head pixels.")
+
+
+def test_study_findings_reads_the_paired_differences(fake_ablation_summary):
+    import copy
+
+    summary = copy.deepcopy(fake_ablation_summary)
+    for entry in summary["rows"]:                      # three seeds, +Out's tail below +ST's on every seed
+        value = entry["miou_tail"]
+        entry["per_seed"] = [{"miou": entry["miou"] + d, "miou_tail": value + d} for d in (-0.1, 0.0, 0.1)]
+        if entry["row"] == "+Out":
+            entry["per_seed"] = [{"miou": entry["miou"] + d, "miou_tail": 1.0 + d} for d in (-0.1, 0.0, 0.1)]
+    text = A.study_findings(summary)
+    # fake rows: NonAdapt 10, +Out 15, Oracle 17 (mIoU) -> 5 / 7 of the gap
+    assert "closes 71% of the NonAdapt -> Oracle gap in mIoU" in text
+    assert "+ST -> +Out lowers mIoU_tail" in text and "+Cyc -> +ST raises mIoU" in text

@@ -10,6 +10,8 @@ them in interactive views. Everything else is a call into the library's own func
 * the embedded benchmark's knobs: `scene_with_knobs`;
 * style codes: `project_2d` (PCA);
 * pseudo labels (notebook 04): `pseudo_label_quality`, `fixed_threshold_pseudo_label`, `threshold_curves`;
+* sentences from the numbers (04, 07): `tail_bias_sentence`, `tail_change_sentence`, `confusion_sentence`,
+  `study_findings`;
 * content transfer (notebook 05): `pick_sources`, `context_transfer`, `landing_statistics`,
   `pick_context_example`;
 * evaluation (notebook 07): `per_image_scores`, `ablation_comparison`;
@@ -27,7 +29,7 @@ from .checkpoint import read_checkpoint
 from .content_transfer import transfer_mask
 from .context_transfer import align_to_target_ground, ground_top_row, standing_on_ground
 from .evaluation import confusion_matrix, summarize
-from .labels import IGNORE_INDEX, NUM_CLASSES, SKY, TWO_WHEELER_CLASSES, isin_classes
+from .labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, SKY, TAIL_CLASSES, TWO_WHEELER_CLASSES, isin_classes
 from .pseudo import mpt_pseudo_label
 
 # ================================================================== running a model once
@@ -200,6 +202,112 @@ def threshold_curves(prob: torch.Tensor, truth: torch.Tensor, thresholds=None) -
             "class_pixels": rows[0]["class_pixels"]}
 
 
+# ================================================================== sentences from the numbers
+# The notebooks print these beside their tables: what a model does with the tail is read from its
+# outputs, never written in by hand (a retrained model may do the opposite).
+
+
+def tail_share(pixels) -> float:
+    """Percent of the pixels in a per-class count [K] that belong to a tail class (nan when there are none)."""
+    pixels = np.asarray(pixels, dtype=np.float64)
+    total = pixels.sum()
+    return float("nan") if total == 0 else 100.0 * float(pixels[list(TAIL_CLASSES)].sum()) / total
+
+
+def _rate(ratio: float) -> str:
+    """How a predicted share compares with the true one, in words."""
+    if not np.isfinite(ratio):
+        return "there are no tail pixels to compare with"
+    if ratio >= 1.1:
+        return f"it predicts the tail {ratio:.1f} times as often as it occurs (over-predicts it)"
+    if ratio <= 0.9:
+        return f"it predicts the tail at {ratio:.2f} of the rate it occurs at (under-predicts it)"
+    return f"it predicts the tail about as often as it occurs ({ratio:.2f} times)"
+
+
+def tail_bias_sentence(name: str, quality: dict) -> str:
+    """What `name`'s pseudo labels do with the tail, from `pseudo_label_quality`: their tail share against
+    the true one, and which tail classes get more pseudo-label pixels than they have true pixels, e.g.
+    "NonAdapt's pseudo labels are 7.06% tail against 2.07% true tail pixels: it predicts the tail 3.4
+    times as often as it occurs (over-predicts it) (...)"."""
+    true, pseudo = tail_share(quality["class_pixels"]), tail_share(quality["pseudo_pixels"])
+    over = [CLASS_NAMES[c] for c in TAIL_CLASSES if quality["pseudo_pixels"][c] > quality["class_pixels"][c] > 0]
+    under = [CLASS_NAMES[c] for c in TAIL_CLASSES if 0 < quality["pseudo_pixels"][c] <= quality["class_pixels"][c]
+             or (quality["pseudo_pixels"][c] == 0 < quality["class_pixels"][c])]
+    classes = []
+    if over:
+        classes.append(f"more pseudo-label pixels than true pixels: {', '.join(over)}")
+    if under:
+        classes.append(f"fewer: {', '.join(under)}")
+    return (f"{name}'s pseudo labels are {pseudo:.2f}% tail against {true:.2f}% true tail pixels: "
+            f"{_rate(pseudo / true if true > 0 else float('nan'))}"
+            + (f" ({'; '.join(classes)})." if classes else "."))
+
+
+def tail_change_sentence(start_name: str, start: dict, end_name: str, end: dict) -> str:
+    """How the tail's share of the pseudo labels and each tail class's coverage move from one model's
+    `pseudo_label_quality` to another's (the same images)."""
+    before, after = tail_share(start["pseudo_pixels"]), tail_share(end["pseudo_pixels"])
+    verb = "rises" if after > before else "falls" if after < before else "stays"
+    rose = [CLASS_NAMES[c] for c in TAIL_CLASSES if end["class_coverage"][c] > start["class_coverage"][c]]
+    fell = [CLASS_NAMES[c] for c in TAIL_CLASSES if end["class_coverage"][c] < start["class_coverage"][c]]
+    moves = [f"rises for {', '.join(rose)}" if rose else "", f"falls for {', '.join(fell)}" if fell else ""]
+    return (f"From {start_name} to {end_name} the tail's share of the MPT pseudo labels {verb} from {before:.2f}% "
+            f"to {after:.2f}% (true share {tail_share(end['class_pixels']):.2f}%); the coverage of a tail class "
+            + (" and ".join(m for m in moves if m) or "does not change") + ".")
+
+
+def confusion_sentence(name: str, cm) -> str:
+    """Where a model's tail goes, from its confusion matrix [K,K] (rows truth, columns prediction): how
+    many pixels it predicts as tail against the true tail pixels, the share of true tail pixels it gives to
+    a head class, and the share of its tail predictions that are head pixels."""
+    cm = np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm, dtype=np.float64)
+    tail = np.zeros(len(cm), bool)
+    tail[[c for c in TAIL_CLASSES if c < len(cm)]] = True
+    true_tail, predicted_tail = cm[tail].sum(), cm[:, tail].sum()
+    if true_tail == 0:
+        return f"{name}: no true tail pixel in these images."
+    right = np.trace(cm[np.ix_(tail, tail)] * np.eye(tail.sum()))
+    to_head = cm[np.ix_(tail, ~tail)].sum()
+    from_head = cm[np.ix_(~tail, tail)].sum()
+    return (f"{name} predicts {int(predicted_tail)} pixels as tail against {int(true_tail)} true tail pixels: "
+            f"{_rate(predicted_tail / true_tail)}. Of the true tail pixels {100 * right / true_tail:.0f}% get "
+            f"their own class and {100 * to_head / true_tail:.0f}% a head class; of the pixels it predicts as "
+            f"tail, {100 * from_head / max(predicted_tail, 1):.0f}% are head pixels.")
+
+
+def _step(summary: dict, row: str, baseline: str, key: str) -> str | None:
+    from .experiments import paired_difference
+
+    d = paired_difference(summary, row, baseline, key)
+    if d is None:
+        return None
+    label = "mIoU_tail" if key == "miou_tail" else "mIoU"
+    interval = "" if d.low is None else f", 95% interval {d.low:+.1f} to {d.high:+.1f}"
+    verdict = {"higher": "raises", "lower": "lowers", "no difference shown": "does not measurably change",
+               "one seed": "changes"}[d.verdict()]
+    return f"{baseline} -> {row} {verdict} {label} ({d.mean:+.1f} points{interval}, {len(d.diffs)} seeds)"
+
+
+def study_findings(summary: dict) -> str:
+    """What an ablation study (`zsct ablate --study`'s ablation.json) finds, in a few sentences: the share
+    of the NonAdapt -> Oracle gap the full method closes, and what self-training and content transfer do
+    to mIoU and mIoU_tail, each from the per-seed paired differences (experiments.paired_difference)."""
+    from .experiments import gap_closed
+
+    lines = []
+    closed, closed_tail = gap_closed(summary, "+Out"), gap_closed(summary, "+Out", "miou_tail")
+    if closed is not None:
+        lines.append(f"The full method (+Out) closes {100 * closed:.0f}% of the NonAdapt -> Oracle gap in mIoU"
+                     + (f" and {100 * closed_tail:.0f}% in mIoU_tail." if closed_tail is not None else "."))
+    for row, baseline, what in (("+ST", "+Cyc", "Self-training"), ("+Out", "+ST", "Content transfer (both levels)"),
+                                ("+Out context-aware", "+Out", "Context-aware placement")):
+        steps = [s for s in (_step(summary, row, baseline, "miou"), _step(summary, row, baseline, "miou_tail")) if s]
+        if steps:
+            lines.append(f"{what}: " + "; ".join(steps) + ".")
+    return "\n".join(f"- {line}" for line in lines) if lines else "- no row of the paper's ablation in this study"
+
+
 # ================================================================== notebook 05: content transfer
 
 
@@ -332,5 +440,6 @@ def largest_weight_difference(path_a, path_b) -> float:
 
 __all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_pair", "scene_with_knobs",
            "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
+           "tail_share", "tail_bias_sentence", "tail_change_sentence", "confusion_sentence", "study_findings",
            "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
            "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]
