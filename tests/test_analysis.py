@@ -214,3 +214,22 @@ def test_study_findings_reads_the_paired_differences(fake_ablation_summary):
     # fake rows: NonAdapt 10, +Out 15, Oracle 17 (mIoU) -> 5 / 7 of the gap
     assert "closes 71% of the NonAdapt -> Oracle gap in mIoU" in text
     assert "+ST -> +Out lowers mIoU_tail" in text and "+Cyc -> +ST raises mIoU" in text
+
+
+def test_ablation_tables_are_narrow_and_hold_every_class(fake_ablation_summary):
+    import copy
+
+    summary = copy.deepcopy(fake_ablation_summary)
+    for i, entry in enumerate(summary["rows"]):
+        entry["per_class"] = {name: [float(i), 0.5] for name in A.CLASS_NAMES}
+        entry["pseudo_labels"] = {"tail_precision": 20.0, "tail_coverage": 40.0, "head_precision": 60.0,
+                                  "head_coverage": 30.0}
+    tables = A.ablation_tables(summary)
+    shown = [c for title, t in tables.items() if title.startswith("IoU") for c in t.columns]
+    assert sorted(shown) == sorted(A.CLASS_NAMES)
+    assert all(len(t.columns) <= A.TABLE_COLUMNS for t in tables.values())
+    assert list(tables["IoU of the tail classes (%, mean over seeds)"].columns)[0] == "pole"
+    assert tables["scores (%, mean ± std over seeds)"].loc["+Out", "mIoU"] == "15.0 ± 0.5"
+    assert A.pseudo_label_sentence(summary, "+ST") == (
+        "+ST's pseudo labels cover 40% of the tail's pixels against 30% of the head's (more of the tail) and are "
+        "right on 20% of the tail pixels they label against 60% on the head (less often right on the tail).")

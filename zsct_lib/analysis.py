@@ -14,7 +14,7 @@ them in interactive views. Everything else is a call into the library's own func
   `study_findings`;
 * content transfer (notebook 05): `pick_sources`, `context_transfer`, `landing_statistics`,
   `pick_context_example`;
-* evaluation (notebook 07): `per_image_scores`, `ablation_comparison`;
+* evaluation (notebook 07): `per_image_scores`, `ablation_comparison`, `ablation_tables`;
 * checkpoints (notebook 06): `checkpoints_equal`, `largest_weight_difference`.
 """
 from __future__ import annotations
@@ -276,7 +276,8 @@ def confusion_sentence(name: str, cm) -> str:
             f"tail, {100 * from_head / max(predicted_tail, 1):.0f}% are head pixels.")
 
 
-def _step(summary: dict, row: str, baseline: str, key: str) -> str | None:
+def step_sentence(summary: dict, row: str, baseline: str, key: str = "miou") -> str | None:
+    """One step of a study (`baseline` -> `row`) on `key`, from its per-seed paired differences, in words."""
     from .experiments import paired_difference
 
     d = paired_difference(summary, row, baseline, key)
@@ -302,7 +303,7 @@ def study_findings(summary: dict) -> str:
                      + (f" and {100 * closed_tail:.0f}% in mIoU_tail." if closed_tail is not None else "."))
     for row, baseline, what in (("+ST", "+Cyc", "Self-training"), ("+Out", "+ST", "Content transfer (both levels)"),
                                 ("+Out context-aware", "+Out", "Context-aware placement")):
-        steps = [s for s in (_step(summary, row, baseline, "miou"), _step(summary, row, baseline, "miou_tail")) if s]
+        steps = [s for s in (step_sentence(summary, row, baseline, "miou"), step_sentence(summary, row, baseline, "miou_tail")) if s]
         if steps:
             lines.append(f"{what}: " + "; ".join(steps) + ".")
     return "\n".join(f"- {line}" for line in lines) if lines else "- no row of the paper's ablation in this study"
@@ -423,6 +424,55 @@ def ablation_comparison(summary: dict) -> str:
     return "\n".join(lines)
 
 
+TABLE_COLUMNS = 7          # class columns a table shows beside the row names: readable at 1366 px
+
+
+def ablation_tables(summary: dict) -> dict:
+    """An ablation summary (ablation.json) as narrow tables, title -> pandas DataFrame (one row per
+    ablation row): the scores (mean ± std over seeds), then the per-class IoU (mean over seeds) in tables
+    of at most TABLE_COLUMNS classes, tail classes first; and, when the runs scored them, their pseudo
+    labels' precision and coverage (diagnosis only)."""
+    import pandas as pd
+
+    rows = [entry["row"] for entry in summary["rows"]]
+    fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
+    tables = {"scores (%, mean ± std over seeds)": pd.DataFrame(
+        {"mIoU": [fmt(e["miou"], e["miou_std"]) for e in summary["rows"]],
+         "mIoU_tail": [fmt(e["miou_tail"], e["miou_tail_std"]) for e in summary["rows"]],
+         "seeds": [e["seeds"] for e in summary["rows"]]}, index=rows)}
+    classes = list(summary["rows"][0]["per_class"])
+    tail = [c for c in classes if CLASS_NAMES.index(c) in TAIL_CLASSES]
+    head = [c for c in classes if c not in tail]
+    mean = lambda v: np.nan if v is None else (v[0] if isinstance(v, (list, tuple)) else v)  # noqa: E731
+    groups = [("tail classes", tail)] + [(f"head classes {i // TABLE_COLUMNS + 1}", head[i:i + TABLE_COLUMNS])
+                                         for i in range(0, len(head), TABLE_COLUMNS)]
+    for title, chosen in groups:
+        if chosen:
+            tables[f"IoU of the {title} (%, mean over seeds)"] = pd.DataFrame(
+                {c: [mean(e["per_class"].get(c)) for e in summary["rows"]] for c in chosen}, index=rows).round(1)
+    scored = [(e["row"], e["pseudo_labels"]) for e in summary["rows"] if e.get("pseudo_labels")]
+    if scored:
+        tables["pseudo labels at the end of training (%, diagnosis only)"] = pd.DataFrame(
+            {key.replace("_", " "): [p[key] for _, p in scored]
+             for key in ("tail_precision", "tail_coverage", "head_precision", "head_coverage")},
+            index=[name for name, _ in scored]).round(0)
+    return tables
+
+
+def pseudo_label_sentence(summary: dict, row: str = "+ST") -> str:
+    """What a study row's pseudo labels (scored against the target labels, for diagnosis only) give the tail
+    against the head: coverage and precision of both, in one sentence; empty when the row did not score them."""
+    entry = next((e for e in summary["rows"] if e["row"] == row and e.get("pseudo_labels")), None)
+    if entry is None:
+        return ""
+    p = entry["pseudo_labels"]
+    more = "more" if p["tail_coverage"] > p["head_coverage"] else "less"
+    righter = "more" if p["tail_precision"] > p["head_precision"] else "less"
+    return (f"{row}'s pseudo labels cover {p['tail_coverage']:.0f}% of the tail's pixels against {p['head_coverage']:.0f}% "
+            f"of the head's ({more} of the tail) and are right on {p['tail_precision']:.0f}% of the tail pixels they "
+            f"label against {p['head_precision']:.0f}% on the head ({righter} often right on the tail).")
+
+
 # ================================================================== notebook 06: checkpoints
 
 
@@ -441,5 +491,6 @@ def largest_weight_difference(path_a, path_b) -> float:
 __all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_pair", "scene_with_knobs",
            "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
            "tail_share", "tail_bias_sentence", "tail_change_sentence", "confusion_sentence", "study_findings",
+           "ablation_tables", "pseudo_label_sentence", "step_sentence",
            "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
            "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]
