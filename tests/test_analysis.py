@@ -233,3 +233,13 @@ def test_ablation_tables_are_narrow_and_hold_every_class(fake_ablation_summary):
     assert A.pseudo_label_sentence(summary, "+ST") == (
         "+ST's pseudo labels cover 40% of the tail's pixels against 30% of the head's (more of the tail) and are "
         "right on 20% of the tail pixels they label against 60% on the head (less often right on the tail).")
+
+
+def test_style_steering_sentence_reads_effect_and_correlation():
+    steering = {"style_effect": 0.05, "colour_correlation": 0.93, "own_other_ratio_source": 1757.8,
+                "own_other_ratio_target": 653.0}
+    assert A.style_steering_sentence("DISE stage", steering) == (
+        "DISE stage: the code steers its generator (style effect 0.050, colour correlation 0.93); "
+        "own/other ratios Es 1757.8, Et 653.0.")
+    ignored = dict(steering, style_effect=0.0004, colour_correlation=0.02)
+    assert "does not steer" in A.style_steering_sentence("scratch", ignored)

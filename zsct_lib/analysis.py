@@ -276,6 +276,16 @@ def confusion_sentence(name: str, cm) -> str:
             f"tail, {100 * from_head / max(predicted_tail, 1):.0f}% are head pixels.")
 
 
+def style_steering_sentence(name: str, measured: dict, effect: float = 0.01, correlation: float = 0.5) -> str:
+    """Whether a model's target code steers its generator, from `evaluation.style_measurements`: a style
+    effect above `effect` (on [0, 1] images) and a colour correlation above `correlation` say it does."""
+    e, c = measured["style_effect"], measured["colour_correlation"]
+    steers = e > effect and c > correlation
+    return (f"{name}: the code {'steers' if steers else 'does not steer'} its generator (style effect {e:.3f}, "
+            f"colour correlation {c:.2f}); own/other ratios Es {measured['own_other_ratio_source']:.1f}, "
+            f"Et {measured['own_other_ratio_target']:.1f}.")
+
+
 def step_sentence(summary: dict, row: str, baseline: str, key: str = "miou") -> str | None:
     """One step of a study (`baseline` -> `row`) on `key`, from its per-seed paired differences, in words."""
     from .experiments import paired_difference
@@ -491,6 +501,6 @@ def largest_weight_difference(path_a, path_b) -> float:
 __all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_pair", "scene_with_knobs",
            "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
            "tail_share", "tail_bias_sentence", "tail_change_sentence", "confusion_sentence", "study_findings",
-           "ablation_tables", "pseudo_label_sentence", "step_sentence",
+           "ablation_tables", "pseudo_label_sentence", "step_sentence", "style_steering_sentence",
            "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
            "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]
