@@ -243,3 +243,15 @@ def test_style_steering_sentence_reads_effect_and_correlation():
         "own/other ratios Es 1757.8, Et 653.0.")
     ignored = dict(steering, style_effect=0.0004, colour_correlation=0.02)
     assert "does not steer" in A.style_steering_sentence("scratch", ignored)
+
+
+def test_pick_transfer_example_takes_the_pair_that_pastes_most():
+    sources = torch.zeros(2, 8, 8, dtype=torch.long)             # road everywhere
+    sources[0, 1:3, 1:3] = 12                                   # a small rider ...
+    sources[0, 3, 1:3] = 18                                     # ... on a bicycle: 6 tail pixels
+    sources[1, 1:6, 1:6] = 12                                   # a large rider on a bicycle: 30 tail pixels
+    sources[1, 6, 1:6] = 18
+    targets = torch.zeros(3, 8, 8, dtype=torch.long)            # head everywhere ...
+    targets[0] = IGNORE_INDEX                                    # ... except target 0: nothing confident
+    targets[2, :4] = IGNORE_INDEX                                # and target 2: only its lower half
+    assert A.pick_transfer_example(sources, targets) == (1, 1)

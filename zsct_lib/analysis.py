@@ -12,7 +12,7 @@ them in interactive views. Everything else is a call into the library's own func
 * pseudo labels (notebook 04): `pseudo_label_quality`, `fixed_threshold_pseudo_label`, `threshold_curves`;
 * sentences from the numbers (04, 07): `tail_bias_sentence`, `tail_change_sentence`, `confusion_sentence`,
   `study_findings`;
-* content transfer (notebook 05): `pick_sources`, `context_transfer`, `landing_statistics`,
+* content transfer (notebook 05): `pick_sources`, `pick_transfer_example`, `context_transfer`, `landing_statistics`,
   `pick_context_example`;
 * evaluation (notebook 07): `per_image_scores`, `ablation_comparison`, `ablation_tables`;
 * checkpoints (notebook 06): `checkpoints_equal`, `largest_weight_difference`.
@@ -331,6 +331,15 @@ def pick_sources(counts, median: float, above: int = 4, below: int = 2) -> list[
     return sorted(passing + failing)
 
 
+def pick_transfer_example(source_labels: torch.Tensor, target_pseudos: torch.Tensor) -> tuple[int, int]:
+    """The (source, target) pair whose transfer mask (eq 15) pastes the most pixels: a worked example in
+    which the transferred object is big enough to see. Ties go to the first pair in index order."""
+    sizes = [[int(transfer_mask(source_labels[s:s + 1], target_pseudos[t:t + 1]).sum())
+              for t in range(len(target_pseudos))] for s in range(len(source_labels))]
+    s, t = np.unravel_index(int(np.argmax(sizes)), (len(source_labels), len(target_pseudos)))
+    return int(s), int(t)
+
+
 def context_transfer(source_image, source_label, target_pseudo) -> dict:
     """Plain (eqs 15-16) and context-aware transfer masks of one pair, through the library.
 
@@ -502,5 +511,5 @@ __all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_
            "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
            "tail_share", "tail_bias_sentence", "tail_change_sentence", "confusion_sentence", "study_findings",
            "ablation_tables", "pseudo_label_sentence", "step_sentence", "style_steering_sentence",
-           "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
+           "pick_sources", "pick_transfer_example", "context_transfer", "landing_statistics", "pick_context_example",
            "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]
