@@ -192,3 +192,14 @@ def test_exercises_run_and_say_not_yet(edition, name):
     for cell in checks:
         assert [o.get("text") for o in cell.outputs] == [o.get("text") for o in saved[cell.id]], cell.source
         assert cell.outputs[0].text.startswith("NOT YET")
+
+
+def test_make_lab_student_opens_the_student_edition_and_lab_the_teachers_copy():
+    import re
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    recipe = lambda target: re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)  # noqa: E731
+    assert "jupyter lab $(STUDENT_DIR)" in recipe("lab-student")
+    assert "zsct_lib.student --out $(STUDENT_DIR)" in recipe("lab-student")     # written first when absent
+    assert "jupyter lab notebooks" in recipe("lab")
+    assert "lab-student" in re.search(r"^\.PHONY:.*$", makefile, re.MULTILINE).group(0)
