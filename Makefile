@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 LOWEST_VENV ?= .venv-lowest
 STUDENT_DIR ?= student
 
-.PHONY: install demo test test-fast test-lowest student book figures lab ablate clean
+.PHONY: install demo test test-fast test-lowest student book figures lab lab-student ablate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,8 @@ test-lowest:
 	$(LOWEST_VENV)/bin/python -m pip install --disable-pip-version-check -q -c constraints/lowest.txt -e '.[dev]'
 	$(LOWEST_VENV)/bin/python -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
 
-# The student edition: the notebooks without their solutions, the exercise checks not yet run.
+# The student edition: the notebooks without their solutions, the exercise checks not yet run
+# (docs/teachers.md: how to hand it out).
 student: $(STAMP)
 	$(PY) -m zsct_lib.student --out $(STUDENT_DIR) --replace
 
@@ -53,8 +54,14 @@ ablate: $(STAMP)
 	$(VENV)/bin/zsct ablate --config dise_stage --study --rows study --seeds 3 --out runs/study_gta_like
 	$(VENV)/bin/zsct ablate --config dise_stage_synthia --study --rows study --seeds 3 --out runs/study_synthia_like
 
+# The teacher's copy: notebooks/, with the solutions (collapsed cells tagged solution).
 lab: $(STAMP)
 	$(VENV)/bin/jupyter lab notebooks
+
+# What the students see: the student edition, written first when it is not there yet.
+lab-student: $(STAMP)
+	test -d $(STUDENT_DIR) || $(PY) -m zsct_lib.student --out $(STUDENT_DIR)
+	$(VENV)/bin/jupyter lab $(STUDENT_DIR)
 
 clean:
 	rm -rf $(VENV) $(LOWEST_VENV) $(STUDENT_DIR) book runs .pytest_cache

@@ -159,3 +159,99 @@ def test_translate_pair_gives_every_image_of_eqs_1_to_4_and_11(model, target):
     assert all(v.shape == (2, 3, H, W_) for v in out.values())
     single = A.translate_pair(model, images[0], images[1])
     torch.testing.assert_close(single["Is2t"], out["Is2t"][0])
+
+
+# ---- sentences from the numbers -------------------------------------------------------------------
+
+def _quality(true_pole, pseudo_pole, true_road=900, pseudo_road=900, coverage_pole=0.5):
+    """A pseudo_label_quality-like dict: pole (tail) and road (head) pixels only."""
+    class_pixels, pseudo_pixels = np.zeros(19), np.zeros(19)
+    class_pixels[[0, 5]] = true_road, true_pole
+    pseudo_pixels[[0, 5]] = pseudo_road, pseudo_pole
+    coverage = np.full(19, np.nan)
+    coverage[[0, 5]] = 0.9, coverage_pole
+    return {"class_pixels": class_pixels, "pseudo_pixels": pseudo_pixels, "class_coverage": coverage}
+
+
+def test_tail_bias_sentence_says_over_or_under_from_the_numbers():
+    over = A.tail_bias_sentence("NonAdapt", _quality(true_pole=100, pseudo_pole=300, pseudo_road=700))
+    assert over.startswith("NonAdapt's pseudo labels are 30.00% tail against 10.00% true tail pixels: "
+                           "it predicts the tail 3.0 times as often as it occurs (over-predicts it)")
+    assert "more pseudo-label pixels than true pixels: pole" in over
+    under = A.tail_bias_sentence("start", _quality(true_pole=100, pseudo_pole=25, pseudo_road=975))
+    assert "2.50% tail against 10.00%" in under and "0.25 of the rate it occurs at (under-predicts it)" in under
+    assert "fewer: pole" in under and "over-predicts" not in under
+
+
+def test_tail_change_sentence_follows_the_direction():
+    start, end = _quality(100, 300, pseudo_road=700, coverage_pole=0.3), _quality(100, 100, coverage_pole=0.6)
+    assert A.tail_change_sentence("NonAdapt", start, "full", end) == (
+        "From NonAdapt to full the tail's share of the MPT pseudo labels falls from 30.00% to 10.00% (true share "
+        "10.00%); the coverage of a tail class rises for pole.")
+    assert "rises from 10.00% to 30.00%" in A.tail_change_sentence("a", end, "b", start)
+
+
+def test_confusion_sentence_counts_where_the_tail_goes():
+    cm = np.zeros((19, 19))
+    cm[5, 5], cm[5, 2] = 30, 70         # 100 true pole pixels: 30 right, 70 to building (head)
+    cm[2, 5], cm[2, 2] = 10, 890        # 10 building pixels predicted pole
+    sentence = A.confusion_sentence("full", cm)
+    assert sentence == ("full predicts 40 pixels as tail against 100 true tail pixels: it predicts the tail at 0.40 "
+                        "of the rate it occurs at (under-predicts it). Of the true tail pixels 30% get their own "
+                        "class and 70% a head class; of the pixels it predicts as tail, 25% are head pixels.")
+
+
+def test_study_findings_reads_the_paired_differences(fake_ablation_summary):
+    import copy
+
+    summary = copy.deepcopy(fake_ablation_summary)
+    for entry in summary["rows"]:                      # three seeds, +Out's tail below +ST's on every seed
+        value = entry["miou_tail"]
+        entry["per_seed"] = [{"miou": entry["miou"] + d, "miou_tail": value + d} for d in (-0.1, 0.0, 0.1)]
+        if entry["row"] == "+Out":
+            entry["per_seed"] = [{"miou": entry["miou"] + d, "miou_tail": 1.0 + d} for d in (-0.1, 0.0, 0.1)]
+    text = A.study_findings(summary)
+    # fake rows: NonAdapt 10, +Out 15, Oracle 17 (mIoU) -> 5 / 7 of the gap
+    assert "closes 71% of the NonAdapt -> Oracle gap in mIoU" in text
+    assert "+ST -> +Out lowers mIoU_tail" in text and "+Cyc -> +ST raises mIoU" in text
+
+
+def test_ablation_tables_are_narrow_and_hold_every_class(fake_ablation_summary):
+    import copy
+
+    summary = copy.deepcopy(fake_ablation_summary)
+    for i, entry in enumerate(summary["rows"]):
+        entry["per_class"] = {name: [float(i), 0.5] for name in A.CLASS_NAMES}
+        entry["pseudo_labels"] = {"tail_precision": 20.0, "tail_coverage": 40.0, "head_precision": 60.0,
+                                  "head_coverage": 30.0}
+    tables = A.ablation_tables(summary)
+    shown = [c for title, t in tables.items() if title.startswith("IoU") for c in t.columns]
+    assert sorted(shown) == sorted(A.CLASS_NAMES)
+    assert all(len(t.columns) <= A.TABLE_COLUMNS for t in tables.values())
+    assert list(tables["IoU of the tail classes (%, mean over seeds)"].columns)[0] == "pole"
+    assert tables["scores (%, mean ± std over seeds)"].loc["+Out", "mIoU"] == "15.0 ± 0.5"
+    assert A.pseudo_label_sentence(summary, "+ST") == (
+        "+ST's pseudo labels cover 40% of the tail's pixels against 30% of the head's (more of the tail) and are "
+        "right on 20% of the tail pixels they label against 60% on the head (less often right on the tail).")
+
+
+def test_style_steering_sentence_reads_effect_and_correlation():
+    steering = {"style_effect": 0.05, "colour_correlation": 0.93, "own_other_ratio_source": 1757.8,
+                "own_other_ratio_target": 653.0}
+    assert A.style_steering_sentence("DISE stage", steering) == (
+        "DISE stage: the code steers its generator (style effect 0.050, colour correlation 0.93); "
+        "own/other ratios Es 1757.8, Et 653.0.")
+    ignored = dict(steering, style_effect=0.0004, colour_correlation=0.02)
+    assert "does not steer" in A.style_steering_sentence("scratch", ignored)
+
+
+def test_pick_transfer_example_takes_the_pair_that_pastes_most():
+    sources = torch.zeros(2, 8, 8, dtype=torch.long)             # road everywhere
+    sources[0, 1:3, 1:3] = 12                                   # a small rider ...
+    sources[0, 3, 1:3] = 18                                     # ... on a bicycle: 6 tail pixels
+    sources[1, 1:6, 1:6] = 12                                   # a large rider on a bicycle: 30 tail pixels
+    sources[1, 6, 1:6] = 18
+    targets = torch.zeros(3, 8, 8, dtype=torch.long)            # head everywhere ...
+    targets[0] = IGNORE_INDEX                                    # ... except target 0: nothing confident
+    targets[2, :4] = IGNORE_INDEX                                # and target 2: only its lower half
+    assert A.pick_transfer_example(sources, targets) == (1, 1)

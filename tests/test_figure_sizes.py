@@ -10,6 +10,7 @@ import json
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from zsct_lib import analysis as A
@@ -175,3 +176,88 @@ def test_threshold_curves_figure_shows_whole_class_names(target):
     shown = {t.get_text().rstrip("*") for ax in fig.axes for t in ax.get_xticklabels()}
     present = {CLASS_NAMES[c] for c in range(19) if mpt["class_pixels"][c] > 0 or mpt["pseudo_pixels"][c] > 0}
     assert present <= shown
+
+
+# ---- every panel draws something ----------------------------------------------------------------
+
+def empty_panels(fig) -> list[str]:
+    """The axes of a figure that show nothing: no image with varying data, no line with points, no
+    collection (scatter, mesh), no patch (bar) and no text of their own. An axes switched off with
+    nothing in it is a grid's unused slot, not an empty panel."""
+    empty = []
+    for number, ax in enumerate(fig.axes, 1):
+        images = [im for im in ax.images if np.ptp(np.asarray(im.get_array(), dtype=float)) > 0]
+        lines = [line for line in ax.lines if len(line.get_xdata()) > 0]
+        collections = [c for c in ax.collections if len(c.get_paths()) > 0 or getattr(c, "get_offsets", lambda: [])().__len__()]
+        texts = [t for t in ax.texts if t.get_text().strip()]
+        if images or lines or collections or ax.patches or texts:
+            continue
+        if ax.axison:
+            empty.append(f"axes {number} ({ax.get_title()[:40]!r}) draws nothing")
+    return empty
+
+
+def test_the_panel_check_finds_an_empty_axes():
+    fig = Figure(figsize=(4, 2))
+    full, blank = fig.subplots(1, 2)
+    full.plot([0, 1], [1, 0])
+    blank.set_title("codes")
+    assert empty_panels(fig) == ["axes 2 ('codes') draws nothing"]
+    blank.scatter([0], [0])
+    assert empty_panels(fig) == []
+
+
+def test_every_figure_draws_something_in_each_panel(target, rider_on_a_high_road, fake_ablation_summary, tmp_path):
+    failures = []
+    for name, draw in plotting_figures(target, rider_on_a_high_road, fake_ablation_summary, tmp_path).items():
+        fig = draw()
+        failures += [f"{name}: {problem}" for problem in empty_panels(fig)]
+        plt.close(fig)
+    assert not failures, "\n".join(failures)
+
+
+def test_every_view_draws_something_in_each_panel(model, target):
+    failures = []
+    for name, draw in widget_figures(model, target).items():
+        failures += [f"{name}: {problem}" for problem in empty_panels(draw())]
+    assert not failures, "\n".join(failures)
+
+
+def test_style_code_figure_draws_the_five_panels_of_notebook_02():
+    """Notebook 02 draws five models' codes: five scatter panels of 64 points, the sixth slot switched off."""
+    codes = {name: (torch.randn(64, 8, generator=torch.Generator().manual_seed(i)), ["source"] * 32 + ["target"] * 32)
+             for i, name in enumerate(("untrained", "short loop", "trained from scratch", "DISE stage", "full method"))}
+    fig = P.style_code_figure(codes)
+    drawn = [ax for ax in fig.axes if ax.collections]
+    assert len(drawn) == 5
+    assert all(sum(len(c.get_offsets()) for c in ax.collections) == 64 for ax in drawn)
+    assert not fig.axes[5].axison and empty_panels(fig) == []
+
+
+def test_colour_bar_label_of_notebook_00_is_whole_inside_the_figure(target):
+    """Notebook 00's four panels in a row are short: the bar's label wraps instead of running off the figure."""
+    images, labels = target
+    wrong = (labels[0] != labels[0].roll(3, dims=1)).float()
+    fig = P.show_images([images[0], labels[0], labels[0].roll(3, dims=1), wrong],
+                        ["target image", "true label", "prediction: moved 3 px", "wrong pixels"],
+                        panel_width=3.0, colorbar_label="wrong (1) or right (0)")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    label = fig.axes[-1].yaxis.label
+    box, page = label.get_window_extent(renderer), fig.bbox
+    assert label.get_text().replace("\n", " ") == "wrong (1) or right (0)"
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1, (box, page)
+    check_readable(fig, "show_images (notebook 00)")
+
+
+def test_threshold_curves_draw_every_tail_class_in_a_colour_not_grey(target):
+    images, labels = target
+    prob = torch.softmax(torch.randn(3, 19, H, W_, generator=torch.Generator().manual_seed(0)), dim=1)
+    fig = P.threshold_curves_figure(A.threshold_curves(prob, labels, thresholds=[0.0, 0.5]))
+    from matplotlib.colors import to_rgb
+    for line in fig.axes[0].lines:
+        if line.get_label().endswith(" *"):
+            r, g, b = to_rgb(line.get_color())
+            assert max(r, g, b) - min(r, g, b) > 0.1, f"{line.get_label()} is drawn grey"

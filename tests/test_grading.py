@@ -1,8 +1,9 @@
 """zsct grade: hand-made submissions run in fresh kernels; each status, the table, the CSV/JSON and the errors.
 
-One `zsct grade` run (module fixture, four kernels, about a minute on 2 busy cores) grades:
+One `zsct grade --jobs 2` run (module fixture, four kernels, two at a time) grades:
   alice.ipynb      right answers, a helper in its own cell, and a cell that would loop forever if run;
-  bob.ipynb        a wrong answer, a cell that raises while defining my_zero_loss, a missing function;
+  bob.ipynb        a wrong answer in a cell that raises after its def, a cell that raises while defining
+                   my_zero_loss, a missing function;
   carol/hw.ipynb   a folder (the student is the folder): the library's function, and a thin wrapper of it;
   erin.ipynb       a cell that loops forever next to its my_* definition (--timeout 20).
 The refusal rules and the one-line errors are tested without a kernel.
@@ -56,7 +57,8 @@ def graded(tmp_path_factory):
                      "while True:   # stands for the notebook's slow cells: never run by the grader\n    pass",
                      RIGHT_ZERO)
     bob = notebook(folder / "bob.ipynb", SETUP,
-                   "def my_iou_per_class(cm):\n    return np.diag(cm) / cm.sum(axis=0)   # precision, not IoU",
+                   "def my_iou_per_class(cm):\n    return np.diag(cm) / cm.sum(axis=0)   # precision, not IoU\n\n\n"
+                   "my_iou_per_class(undefined_matrix)",
                    "scale = 1 / 0\n\n\n" + RIGHT_ZERO,
                    "#md Write `my_class_balanced_weights(counts, beta)`.")
     notebook(folder / "carol" / "hw.ipynb", SETUP,
@@ -69,7 +71,7 @@ def graded(tmp_path_factory):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         code = main(["grade", str(alice), str(bob), str(folder / "carol"), str(erin),
-                     "--timeout", "20", "--out", str(out)])
+                     "--timeout", "20", "--out", str(out), "--jobs", "2"])
     with open(out / "grades.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     rows = json.loads((out / "grades.json").read_text())
@@ -87,6 +89,10 @@ def test_each_submission_gets_its_status(graded):
         ("erin", "iou_per_class"): "timeout"}
     assert "agrees with the library" in by["alice", "iou_per_class"]["message"]
     assert "wrong value" in by["bob", "iou_per_class"]["message"]
+    assert by["bob", "iou_per_class"]["message"].endswith(
+        "; cell 2, which defines my_iou_per_class, raised NameError: name 'undefined_matrix' is not defined")
+    assert (by["alice", "iou_per_class"]["points"], by["alice", "iou_per_class"]["max_points"]) == (2, 2)
+    assert (by["bob", "iou_per_class"]["points"], by["bob", "iou_per_class"]["max_points"]) == (0, 2)
     assert by["bob", "zero_loss"]["message"] == \
         "ZeroDivisionError: division by zero (cell 3, which defines my_zero_loss)"
     assert by["bob", "class_balanced_weights"]["message"] == "no my_class_balanced_weights in the notebook"
@@ -100,14 +106,29 @@ def test_each_submission_gets_its_status(graded):
 
 def test_csv_json_and_table_agree(graded):
     _, printed, table, rows, _ = graded
-    assert table == rows and list(rows[0]) == ["student", "notebook", "exercise", "status", "message"]
+    assert table == [{k: str(v) for k, v in row.items()} for row in rows]
+    assert list(rows[0]) == ["student", "notebook", "exercise", "status", "message", "points", "max_points"]
+    assert [r["student"] for r in rows] == ["alice"] * 2 + ["bob"] * 3 + ["carol"] * 2 + ["erin"]  # their order
     lines = printed.splitlines()
     header = next(i for i, line in enumerate(lines) if line.startswith("student "))
-    assert lines[header].split() == ["student", "notebook", "exercise", "status", "message"]
-    for row, line in zip(rows, lines[header + 1:]):
-        assert line.split()[:3] == [row["student"], row["notebook"], row["exercise"]] and row["status"] in line
-        assert len(line) < 160                          # messages are cut for the terminal, not in the files
-    assert lines[header + 1 + len(rows)] == "2 PASSED, 1 NOT YET, 2 refused, 1 missing, 1 error, 1 timeout"
+    assert lines[header].split() == ["student", "notebook", "exercise", "status", "points", "message"]
+    counts = lines.index("2 PASSED, 1 NOT YET, 2 refused, 1 missing, 1 error, 1 timeout")
+    table_lines = lines[header + 1:counts]
+    assert all(len(line) < 160 for line in table_lines)          # wrapped for the terminal,
+    column = lines[header].index("message")
+    for row in rows:                                              # and each message whole, across its lines
+        first = next(i for i, line in enumerate(table_lines) if line.split()[:3] == [row["student"], row["notebook"],
+                                                                                      row["exercise"]])
+        shown = [table_lines[first][column:]]
+        for line in table_lines[first + 1:]:
+            if line[:column].strip():
+                break
+            shown.append(line[column:])
+        assert " ".join(shown).split() == row["message"].split()
+    assert lines[counts + 1:counts + 5] == ["alice: 4/4 points, 2 of 2 exercises passed",
+                                            "bob: 0/6 points, 0 of 3 exercises passed",
+                                            "carol: 0/4 points, 0 of 2 exercises passed",
+                                            "erin: 0/2 points, 0 of 1 exercises passed"]
     assert "alice: alice.ipynb: ran 4 of 6 code cells and 2 checks" in printed   # not the check or the loop
 
 
@@ -140,8 +161,8 @@ def test_grade_has_help(capsys):
 
 def test_only_the_setup_and_the_exercise_cells_of_a_handed_out_notebook_run():
     nb = grading.read_notebook(REPO / "notebooks" / "07_evaluation_and_ablation.ipynb")
-    assert grading.exercises_of(nb) == ["iou_per_class"]
-    run = grading.cells_to_run(nb, ["iou_per_class"])
+    assert grading.exercises_of(nb) == ["confusion_matrix"]
+    run = grading.cells_to_run(nb, ["confusion_matrix"])
     assert run == [grading.code_cells(nb)[0]] + [i for i, c in enumerate(nb.cells) if c.source.startswith("def my_")]
 
 
@@ -180,3 +201,18 @@ def test_the_reference_is_the_function_the_checker_compares_with():
     assert grading.library_function("iou_per_class") is evaluation.iou_per_class
     assert grading.library_function("zero_loss") is losses.zero_loss
     assert grading.refusal(functools.partial(losses.zero_loss), losses.zero_loss) == "wraps zsct_lib.losses.zero_loss"
+
+
+def test_every_exercise_has_its_library_function_and_points():
+    from zsct_lib import exercises
+
+    for _, checker in exercises.EXERCISES:
+        name = checker.__name__[len("check_"):]
+        assert grading.library_function(name).__name__ == name
+        assert grading.exercise_points(name) == checker.points
+
+
+def test_a_bad_jobs_value_is_a_one_line_error(tmp_path, capsys):
+    path = notebook(tmp_path / "a.ipynb", SETUP)
+    assert main(["grade", str(path), "--jobs", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "zsct grade: error: --jobs 0: expected a whole number of notebooks at a time, at least 1"

@@ -144,6 +144,14 @@ def check_kernel_display_name(nb):
 
 
 @rule
+def check_no_execution_timestamps(nb):
+    """JupyterLab's and nbclient's per-cell `execution` timings: noise in every diff of a re-run."""
+    stamped = [i for i, c in enumerate(nb.get("cells", [])) if "execution" in c.get("metadata", {})]
+    return [f"{len(stamped)} cell(s) carry execution timestamps (metadata.execution), e.g. {_label(stamped[0])}: "
+            "strip them"] if stamped else []
+
+
+@rule
 def check_no_saved_widget_state(nb):
     return ["notebook metadata has saved widget state (metadata.widgets): strip it"] \
         if "widgets" in nb.get("metadata", {}) else []
@@ -426,6 +434,10 @@ def _break_display_name(nb):
     nb.metadata.kernelspec.display_name = "Python 3"
 
 
+def _break_timestamps(nb):
+    code_cells(nb)[0].metadata["execution"] = {"iopub.execute_input": "2026-12-02T08:16:14.642219Z"}
+
+
 def _break_widget_state(nb):
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}, "version_major": 2}}
 
@@ -493,6 +505,7 @@ BREAKERS = {
     "kernelspec_python3": _break_kernel,
     "kernel_display_name": _break_display_name,
     "no_saved_widget_state": _break_widget_state,
+    "no_execution_timestamps": _break_timestamps,
     "executed_in_order": _break_order,
     "no_error_outputs": _break_errors,
     "learning_goals_at_top": _break_goals,

@@ -192,3 +192,76 @@ def test_exercises_run_and_say_not_yet(edition, name):
     for cell in checks:
         assert [o.get("text") for o in cell.outputs] == [o.get("text") for o in saved[cell.id]], cell.source
         assert cell.outputs[0].text.startswith("NOT YET")
+
+
+def test_make_lab_student_opens_the_student_edition_and_lab_the_teachers_copy():
+    import re
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    recipe = lambda target: re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)  # noqa: E731
+    assert "jupyter lab $(STUDENT_DIR)" in recipe("lab-student")
+    assert "zsct_lib.student --out $(STUDENT_DIR)" in recipe("lab-student")     # written first when absent
+    assert "jupyter lab notebooks" in recipe("lab")
+    assert "lab-student" in re.search(r"^\.PHONY:.*$", makefile, re.MULTILINE).group(0)
+
+
+# ---- nbgrader's source notebooks ----------------------------------------------------------------------
+
+def test_nbgrader_format_has_a_solution_region_and_a_graded_test_per_exercise(tmp_path):
+    from zsct_lib import exercises
+    from zsct_lib.student import write_student_edition
+
+    paths = write_student_edition(tmp_path / "source", format="nbgrader")
+    graded, solved = {}, set()
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        assert not [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta and meta["solution"]:
+                assert "### BEGIN SOLUTION\n" in cell.source and cell.source.endswith("\n### END SOLUTION")
+                assert meta == {"grade": False, "grade_id": meta["grade_id"], "locked": False, "schema_version": 3,
+                                "solution": True, "task": False}
+                solved.add(meta["grade_id"][len("my_"):])
+            elif meta:
+                assert meta["grade"] and meta["locked"] and cell.outputs == []
+                graded[meta["grade_id"][len("check_"):]] = meta["points"]
+    assert graded == {c.__name__[len("check_"):]: c.points for _, c in exercises.EXERCISES}
+    assert solved == set(graded)
+
+
+def test_nbgrader_solutions_pass_their_graded_tests_and_a_wrong_answer_fails(tmp_path):
+    """What nbgrader's autograde does, without nbgrader: run the setup cell, the solution cell and the graded
+    test cell of each exercise; the solution passes, a wrong and a raising answer fail the assertion with the
+    checker's message."""
+    from zsct_lib.grading import _python
+    from zsct_lib.student import write_student_edition
+
+    for path in write_student_edition(tmp_path / "source", format="nbgrader"):
+        nb = nbformat.read(path, as_version=4)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        namespace = {"__name__": "__main__"}
+        exec(_python(code[0].source).replace("get_ipython().run_line_magic", "(lambda *a: None)"), namespace)
+        for cell in code:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("solution"):
+                exec(cell.source, namespace)
+            elif meta.get("grade"):
+                exec(cell.source, namespace)                                # passes: no AssertionError
+                name = meta["grade_id"][len("check_"):]
+                right = namespace[f"my_{name}"]
+                for wrong, said in ((lambda *args: None, name), (lambda *args: 1 / 0, "raised ZeroDivisionError")):
+                    namespace[f"my_{name}"] = wrong                          # a wrong and a raising answer
+                    with pytest.raises(AssertionError, match=said):
+                        exec(cell.source, namespace)
+                namespace[f"my_{name}"] = right
+
+
+def test_format_is_checked_by_the_command(tmp_path, capsys):
+    from zsct_lib.student import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path / "x"), "--format", "otter"])
+    assert "invalid choice: 'otter'" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "nbg"), "--format", "nbgrader"]) == 0
+    assert len(list((tmp_path / "nbg").glob("*.ipynb"))) == 8

@@ -160,3 +160,26 @@ def test_model_comparison_view(model, target):
     assert view.last["errors"] is False
     fig = view.figure(1, errors=False)
     assert _render_seconds(fig) < 5.0
+
+
+def test_controls_grid_lays_the_controls_out_in_rows_and_redraws():
+    import ipywidgets as widgets
+    from matplotlib.figure import Figure
+
+    from zsct_lib.widgets import controls_grid
+
+    drawn = []
+
+    def draw(**values):
+        drawn.append(values)
+        return Figure(figsize=(1, 1))
+
+    controls = {f"knob{i}": widgets.FloatSlider(0.5, min=0, max=1) for i in range(11)}
+    view = controls_grid(draw, controls, columns=3)
+    grid, output = view.children
+    assert grid.layout.grid_template_columns == "repeat(3, minmax(0, 1fr))" and len(grid.children) == 11
+    assert drawn[-1]["knob0"] == 0.5 and len(output.outputs) == 1
+    controls["knob4"].value = 0.8
+    assert drawn[-1]["knob4"] == 0.8 and len(drawn) == 2
+    with pytest.raises(TypeError, match="not ipywidgets controls"):
+        controls_grid(draw, {"x": 3})

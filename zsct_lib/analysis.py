@@ -10,9 +10,11 @@ them in interactive views. Everything else is a call into the library's own func
 * the embedded benchmark's knobs: `scene_with_knobs`;
 * style codes: `project_2d` (PCA);
 * pseudo labels (notebook 04): `pseudo_label_quality`, `fixed_threshold_pseudo_label`, `threshold_curves`;
-* content transfer (notebook 05): `pick_sources`, `context_transfer`, `landing_statistics`,
+* sentences from the numbers (04, 07): `tail_bias_sentence`, `tail_change_sentence`, `confusion_sentence`,
+  `study_findings`;
+* content transfer (notebook 05): `pick_sources`, `pick_transfer_example`, `context_transfer`, `landing_statistics`,
   `pick_context_example`;
-* evaluation (notebook 07): `per_image_scores`, `ablation_comparison`;
+* evaluation (notebook 07): `per_image_scores`, `ablation_comparison`, `ablation_tables`;
 * checkpoints (notebook 06): `checkpoints_equal`, `largest_weight_difference`.
 """
 from __future__ import annotations
@@ -27,7 +29,7 @@ from .checkpoint import read_checkpoint
 from .content_transfer import transfer_mask
 from .context_transfer import align_to_target_ground, ground_top_row, standing_on_ground
 from .evaluation import confusion_matrix, summarize
-from .labels import IGNORE_INDEX, NUM_CLASSES, SKY, TWO_WHEELER_CLASSES, isin_classes
+from .labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, SKY, TAIL_CLASSES, TWO_WHEELER_CLASSES, isin_classes
 from .pseudo import mpt_pseudo_label
 
 # ================================================================== running a model once
@@ -200,6 +202,123 @@ def threshold_curves(prob: torch.Tensor, truth: torch.Tensor, thresholds=None) -
             "class_pixels": rows[0]["class_pixels"]}
 
 
+# ================================================================== sentences from the numbers
+# The notebooks print these beside their tables: what a model does with the tail is read from its
+# outputs, never written in by hand (a retrained model may do the opposite).
+
+
+def tail_share(pixels) -> float:
+    """Percent of the pixels in a per-class count [K] that belong to a tail class (nan when there are none)."""
+    pixels = np.asarray(pixels, dtype=np.float64)
+    total = pixels.sum()
+    return float("nan") if total == 0 else 100.0 * float(pixels[list(TAIL_CLASSES)].sum()) / total
+
+
+def _rate(ratio: float) -> str:
+    """How a predicted share compares with the true one, in words."""
+    if not np.isfinite(ratio):
+        return "there are no tail pixels to compare with"
+    if ratio >= 1.1:
+        return f"it predicts the tail {ratio:.1f} times as often as it occurs (over-predicts it)"
+    if ratio <= 0.9:
+        return f"it predicts the tail at {ratio:.2f} of the rate it occurs at (under-predicts it)"
+    return f"it predicts the tail about as often as it occurs ({ratio:.2f} times)"
+
+
+def tail_bias_sentence(name: str, quality: dict) -> str:
+    """What `name`'s pseudo labels do with the tail, from `pseudo_label_quality`: their tail share against
+    the true one, and which tail classes get more pseudo-label pixels than they have true pixels, e.g.
+    "NonAdapt's pseudo labels are 7.06% tail against 2.07% true tail pixels: it predicts the tail 3.4
+    times as often as it occurs (over-predicts it) (...)"."""
+    true, pseudo = tail_share(quality["class_pixels"]), tail_share(quality["pseudo_pixels"])
+    over = [CLASS_NAMES[c] for c in TAIL_CLASSES if quality["pseudo_pixels"][c] > quality["class_pixels"][c] > 0]
+    under = [CLASS_NAMES[c] for c in TAIL_CLASSES if 0 < quality["pseudo_pixels"][c] <= quality["class_pixels"][c]
+             or (quality["pseudo_pixels"][c] == 0 < quality["class_pixels"][c])]
+    classes = []
+    if over:
+        classes.append(f"more pseudo-label pixels than true pixels: {', '.join(over)}")
+    if under:
+        classes.append(f"fewer: {', '.join(under)}")
+    return (f"{name}'s pseudo labels are {pseudo:.2f}% tail against {true:.2f}% true tail pixels: "
+            f"{_rate(pseudo / true if true > 0 else float('nan'))}"
+            + (f" ({'; '.join(classes)})." if classes else "."))
+
+
+def tail_change_sentence(start_name: str, start: dict, end_name: str, end: dict) -> str:
+    """How the tail's share of the pseudo labels and each tail class's coverage move from one model's
+    `pseudo_label_quality` to another's (the same images)."""
+    before, after = tail_share(start["pseudo_pixels"]), tail_share(end["pseudo_pixels"])
+    verb = "rises" if after > before else "falls" if after < before else "stays"
+    rose = [CLASS_NAMES[c] for c in TAIL_CLASSES if end["class_coverage"][c] > start["class_coverage"][c]]
+    fell = [CLASS_NAMES[c] for c in TAIL_CLASSES if end["class_coverage"][c] < start["class_coverage"][c]]
+    moves = [f"rises for {', '.join(rose)}" if rose else "", f"falls for {', '.join(fell)}" if fell else ""]
+    return (f"From {start_name} to {end_name} the tail's share of the MPT pseudo labels {verb} from {before:.2f}% "
+            f"to {after:.2f}% (true share {tail_share(end['class_pixels']):.2f}%); the coverage of a tail class "
+            + (" and ".join(m for m in moves if m) or "does not change") + ".")
+
+
+def confusion_sentence(name: str, cm) -> str:
+    """Where a model's tail goes, from its confusion matrix [K,K] (rows truth, columns prediction): how
+    many pixels it predicts as tail against the true tail pixels, the share of true tail pixels it gives to
+    a head class, and the share of its tail predictions that are head pixels."""
+    cm = np.asarray(cm.cpu() if isinstance(cm, torch.Tensor) else cm, dtype=np.float64)
+    tail = np.zeros(len(cm), bool)
+    tail[[c for c in TAIL_CLASSES if c < len(cm)]] = True
+    true_tail, predicted_tail = cm[tail].sum(), cm[:, tail].sum()
+    if true_tail == 0:
+        return f"{name}: no true tail pixel in these images."
+    right = np.trace(cm[np.ix_(tail, tail)] * np.eye(tail.sum()))
+    to_head = cm[np.ix_(tail, ~tail)].sum()
+    from_head = cm[np.ix_(~tail, tail)].sum()
+    return (f"{name} predicts {int(predicted_tail)} pixels as tail against {int(true_tail)} true tail pixels: "
+            f"{_rate(predicted_tail / true_tail)}. Of the true tail pixels {100 * right / true_tail:.0f}% get "
+            f"their own class and {100 * to_head / true_tail:.0f}% a head class; of the pixels it predicts as "
+            f"tail, {100 * from_head / max(predicted_tail, 1):.0f}% are head pixels.")
+
+
+def style_steering_sentence(name: str, measured: dict, effect: float = 0.01, correlation: float = 0.5) -> str:
+    """Whether a model's target code steers its generator, from `evaluation.style_measurements`: a style
+    effect above `effect` (on [0, 1] images) and a colour correlation above `correlation` say it does."""
+    e, c = measured["style_effect"], measured["colour_correlation"]
+    steers = e > effect and c > correlation
+    return (f"{name}: the code {'steers' if steers else 'does not steer'} its generator (style effect {e:.3f}, "
+            f"colour correlation {c:.2f}); own/other ratios Es {measured['own_other_ratio_source']:.1f}, "
+            f"Et {measured['own_other_ratio_target']:.1f}.")
+
+
+def step_sentence(summary: dict, row: str, baseline: str, key: str = "miou") -> str | None:
+    """One step of a study (`baseline` -> `row`) on `key`, from its per-seed paired differences, in words."""
+    from .experiments import paired_difference
+
+    d = paired_difference(summary, row, baseline, key)
+    if d is None:
+        return None
+    label = "mIoU_tail" if key == "miou_tail" else "mIoU"
+    interval = "" if d.low is None else f", 95% interval {d.low:+.1f} to {d.high:+.1f}"
+    verdict = {"higher": "raises", "lower": "lowers", "no difference shown": "does not measurably change",
+               "one seed": "changes"}[d.verdict()]
+    return f"{baseline} -> {row} {verdict} {label} ({d.mean:+.1f} points{interval}, {len(d.diffs)} seeds)"
+
+
+def study_findings(summary: dict) -> str:
+    """What an ablation study (`zsct ablate --study`'s ablation.json) finds, in a few sentences: the share
+    of the NonAdapt -> Oracle gap the full method closes, and what self-training and content transfer do
+    to mIoU and mIoU_tail, each from the per-seed paired differences (experiments.paired_difference)."""
+    from .experiments import gap_closed
+
+    lines = []
+    closed, closed_tail = gap_closed(summary, "+Out"), gap_closed(summary, "+Out", "miou_tail")
+    if closed is not None:
+        lines.append(f"The full method (+Out) closes {100 * closed:.0f}% of the NonAdapt -> Oracle gap in mIoU"
+                     + (f" and {100 * closed_tail:.0f}% in mIoU_tail." if closed_tail is not None else "."))
+    for row, baseline, what in (("+ST", "+Cyc", "Self-training"), ("+Out", "+ST", "Content transfer (both levels)"),
+                                ("+Out context-aware", "+Out", "Context-aware placement")):
+        steps = [s for s in (step_sentence(summary, row, baseline, "miou"), step_sentence(summary, row, baseline, "miou_tail")) if s]
+        if steps:
+            lines.append(f"{what}: " + "; ".join(steps) + ".")
+    return "\n".join(f"- {line}" for line in lines) if lines else "- no row of the paper's ablation in this study"
+
+
 # ================================================================== notebook 05: content transfer
 
 
@@ -210,6 +329,15 @@ def pick_sources(counts, median: float, above: int = 4, below: int = 2) -> list[
     passing = [int(i) for i in np.nonzero(counts > median)[0][:above]]
     failing = [int(i) for i in np.nonzero((counts > 0) & (counts <= median))[0][:below]]
     return sorted(passing + failing)
+
+
+def pick_transfer_example(source_labels: torch.Tensor, target_pseudos: torch.Tensor) -> tuple[int, int]:
+    """The (source, target) pair whose transfer mask (eq 15) pastes the most pixels: a worked example in
+    which the transferred object is big enough to see. Ties go to the first pair in index order."""
+    sizes = [[int(transfer_mask(source_labels[s:s + 1], target_pseudos[t:t + 1]).sum())
+              for t in range(len(target_pseudos))] for s in range(len(source_labels))]
+    s, t = np.unravel_index(int(np.argmax(sizes)), (len(source_labels), len(target_pseudos)))
+    return int(s), int(t)
 
 
 def context_transfer(source_image, source_label, target_pseudo) -> dict:
@@ -315,6 +443,55 @@ def ablation_comparison(summary: dict) -> str:
     return "\n".join(lines)
 
 
+TABLE_COLUMNS = 7          # class columns a table shows beside the row names: readable at 1366 px
+
+
+def ablation_tables(summary: dict) -> dict:
+    """An ablation summary (ablation.json) as narrow tables, title -> pandas DataFrame (one row per
+    ablation row): the scores (mean ± std over seeds), then the per-class IoU (mean over seeds) in tables
+    of at most TABLE_COLUMNS classes, tail classes first; and, when the runs scored them, their pseudo
+    labels' precision and coverage (diagnosis only)."""
+    import pandas as pd
+
+    rows = [entry["row"] for entry in summary["rows"]]
+    fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
+    tables = {"scores (%, mean ± std over seeds)": pd.DataFrame(
+        {"mIoU": [fmt(e["miou"], e["miou_std"]) for e in summary["rows"]],
+         "mIoU_tail": [fmt(e["miou_tail"], e["miou_tail_std"]) for e in summary["rows"]],
+         "seeds": [e["seeds"] for e in summary["rows"]]}, index=rows)}
+    classes = list(summary["rows"][0]["per_class"])
+    tail = [c for c in classes if CLASS_NAMES.index(c) in TAIL_CLASSES]
+    head = [c for c in classes if c not in tail]
+    mean = lambda v: np.nan if v is None else (v[0] if isinstance(v, (list, tuple)) else v)  # noqa: E731
+    groups = [("tail classes", tail)] + [(f"head classes {i // TABLE_COLUMNS + 1}", head[i:i + TABLE_COLUMNS])
+                                         for i in range(0, len(head), TABLE_COLUMNS)]
+    for title, chosen in groups:
+        if chosen:
+            tables[f"IoU of the {title} (%, mean over seeds)"] = pd.DataFrame(
+                {c: [mean(e["per_class"].get(c)) for e in summary["rows"]] for c in chosen}, index=rows).round(1)
+    scored = [(e["row"], e["pseudo_labels"]) for e in summary["rows"] if e.get("pseudo_labels")]
+    if scored:
+        tables["pseudo labels at the end of training (%, diagnosis only)"] = pd.DataFrame(
+            {key.replace("_", " "): [p[key] for _, p in scored]
+             for key in ("tail_precision", "tail_coverage", "head_precision", "head_coverage")},
+            index=[name for name, _ in scored]).round(0)
+    return tables
+
+
+def pseudo_label_sentence(summary: dict, row: str = "+ST") -> str:
+    """What a study row's pseudo labels (scored against the target labels, for diagnosis only) give the tail
+    against the head: coverage and precision of both, in one sentence; empty when the row did not score them."""
+    entry = next((e for e in summary["rows"] if e["row"] == row and e.get("pseudo_labels")), None)
+    if entry is None:
+        return ""
+    p = entry["pseudo_labels"]
+    more = "more" if p["tail_coverage"] > p["head_coverage"] else "less"
+    righter = "more" if p["tail_precision"] > p["head_precision"] else "less"
+    return (f"{row}'s pseudo labels cover {p['tail_coverage']:.0f}% of the tail's pixels against {p['head_coverage']:.0f}% "
+            f"of the head's ({more} of the tail) and are right on {p['tail_precision']:.0f}% of the tail pixels they "
+            f"label against {p['head_precision']:.0f}% on the head ({righter} often right on the tail).")
+
+
 # ================================================================== notebook 06: checkpoints
 
 
@@ -332,5 +509,7 @@ def largest_weight_difference(path_a, path_b) -> float:
 
 __all__ = ["predict_logits", "predict_probabilities", "stack_split", "translate_pair", "scene_with_knobs",
            "project_2d", "pseudo_label_quality", "fixed_threshold_pseudo_label", "threshold_curves",
-           "pick_sources", "context_transfer", "landing_statistics", "pick_context_example",
+           "tail_share", "tail_bias_sentence", "tail_change_sentence", "confusion_sentence", "study_findings",
+           "ablation_tables", "pseudo_label_sentence", "step_sentence", "style_steering_sentence",
+           "pick_sources", "pick_transfer_example", "context_transfer", "landing_statistics", "pick_context_example",
            "per_image_scores", "ablation_comparison", "checkpoints_equal", "largest_weight_difference"]

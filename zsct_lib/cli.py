@@ -158,7 +158,7 @@ def cmd_grade(args) -> int:
     from .grading import GradingError, format_grades, grade, write_grades
 
     try:
-        grades = grade(args.submissions, timeout=args.timeout, all_cells=args.all_cells,
+        grades = grade(args.submissions, timeout=args.timeout, all_cells=args.all_cells, jobs=args.jobs,
                        progress=lambda line: print(line, flush=True))
     except GradingError as err:                        # caught here: main's list of one-line errors stays as it is
         print(f"zsct grade: error: {err}", file=sys.stderr)
@@ -263,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "default 300)")
     p.add_argument("--out", default="grades", metavar="DIR", help="folder for grades.csv and grades.json (default grades/)")
     p.add_argument("--all-cells", action="store_true", help="run every cell of each notebook, not only those needed")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="notebooks graded at once, each in its own kernel (default 1; one per CPU core is a good start)")
     p.set_defaults(func=cmd_grade)
     return parser
 

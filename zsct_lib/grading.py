@@ -25,6 +25,12 @@ display output (the student's prints go to stdout), one of the statuses:
   error            a cell that binds `my_<name>` raised and left it undefined, or the kernel died;
   timeout          the notebook ran past `timeout` seconds before this exercise was checked.
 The refusal catches shortcuts, not determined cheating: code run in the kernel can patch the library.
+
+A cell that raises is reported even when the check still runs: the exercise's message ends with what a
+cell that defines its `my_<name>` raised, and with what the setup or definition cells raised. Each row
+carries the exercise's points (declared beside its checker, `exercises.points`): all of them when it
+PASSED, none otherwise; `student_totals` sums them per student. `grade(jobs=n)` grades n notebooks at
+once, each in its own kernel.
 """
 from __future__ import annotations
 
@@ -40,8 +46,10 @@ import math
 import re
 import sys
 import tempfile
+import textwrap
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import ModuleType
@@ -51,7 +59,7 @@ from .paths import write_text_atomically
 STATUSES = ("PASSED", "NOT YET", "refused", "missing", "error", "timeout")
 RESULT_MIME = "application/vnd.zsct.grade+json"       # how kernel_check's result travels back
 KERNEL = "python3"
-MESSAGE_WIDTH = 90                                     # characters of the message in the terminal table
+MESSAGE_WIDTH = 60                                     # the terminal table wraps its messages at this width
 
 
 class GradingError(ValueError):
@@ -66,6 +74,8 @@ class Grade:
     exercise: str        # <name> of my_<name> and exercises.check_<name>
     status: str          # one of STATUSES
     message: str
+    points: int = 0      # earned: max_points when PASSED, else 0
+    max_points: int = 0  # declared beside the checker (exercises.points)
 
 
 # ---- submissions ---------------------------------------------------------------------------------
@@ -250,7 +260,7 @@ def grade_notebook(student: str, path: Path, notebook, timeout: float = 300.0, a
 
     exercises = exercises_of(notebook)
     if not exercises:
-        return [Grade(student, path.name, "-", "missing", "no exercise of zsct_lib.exercises in this notebook")]
+        return [Grade(student, path.name, "-", "missing", "no exercise of zsct_lib.exercises in this notebook", 0, 0)]
     run = cells_to_run(notebook, exercises, all_cells)
     # Copies run: nbclient writes outputs and timings into the cells it executes.
     work = nbformat.v4.new_notebook(cells=[copy.deepcopy(notebook.cells[i]) for i in run])
@@ -299,26 +309,56 @@ def grade_notebook(student: str, path: Path, notebook, timeout: float = 300.0, a
         progress(f"{student}: {path.name}: ran {len(run)} of {len(code_cells(notebook))} code cells and "
                  f"{len(results)} checks in {time.monotonic() - started:.1f} s")
     grades = []
+    others = [(index, error) for index, error in errors.items()      # setup and definitions that raised
+              if error and not any(binds(notebook.cells[index].source, f"my_{n}") for n in exercises)]
     for name in exercises:
         result = results.get(name) or {"status": stopped[0], "message": f"not checked: {stopped[1]}"}
-        if result["status"] == "missing":
-            failed = [(index, errors[index]) for index in run
-                      if errors.get(index) and binds(notebook.cells[index].source, f"my_{name}")]
-            if failed:
-                index, error = failed[-1]
-                result = {"status": "error", "message": f"{error} (cell {index + 1}, which defines my_{name})"}
-        grades.append(Grade(student, path.name, name, result["status"], result["message"]))
+        failed = [(index, errors[index]) for index in run
+                  if errors.get(index) and binds(notebook.cells[index].source, f"my_{name}")]
+        if result["status"] == "missing" and failed:
+            index, error = failed[-1]
+            result = {"status": "error", "message": f"{error} (cell {index + 1}, which defines my_{name})"}
+        else:                                          # the check ran: still say what raised around it
+            result["message"] += "".join(f"; cell {index + 1}, which defines my_{name}, raised {error}"
+                                         for index, error in failed)
+        result["message"] += "".join(f"; cell {index + 1} raised {error}" for index, error in others)
+        worth = exercise_points(name)
+        grades.append(Grade(student, path.name, name, result["status"], result["message"],
+                            worth if result["status"] == "PASSED" else 0, worth))
     return grades
 
 
-def grade(paths, timeout: float = 300.0, all_cells: bool = False, progress=None) -> list[Grade]:
-    """Grade every notebook of every SUBMISSION (see collect_submissions), one fresh kernel each."""
+def exercise_points(name: str) -> int:
+    """The points declared beside exercises.check_<name> (1 when none are)."""
+    from . import exercises
+
+    return int(getattr(getattr(exercises, f"check_{name}", None), "points", 1))
+
+
+def grade(paths, timeout: float = 300.0, all_cells: bool = False, progress=None, jobs: int = 1) -> list[Grade]:
+    """Grade every notebook of every SUBMISSION (see collect_submissions), one fresh kernel each, `jobs`
+    notebooks at a time; the rows come in the order of the submissions whatever the order they finish in."""
     if not 0 < timeout < math.inf:
         raise GradingError(f"--timeout {timeout:g}: expected a positive number of seconds")
-    grades = []
-    for student, path, notebook in collect_submissions(paths):
-        grades += grade_notebook(student, path, notebook, timeout, all_cells, progress)
-    return grades
+    if not isinstance(jobs, int) or jobs < 1:
+        raise GradingError(f"--jobs {jobs}: expected a whole number of notebooks at a time, at least 1")
+    submissions = collect_submissions(paths)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:   # threads wait on kernels, which are processes
+        graded = pool.map(lambda s: grade_notebook(*s, timeout, all_cells, progress), submissions)
+        return [row for rows in graded for row in rows]
+
+
+def student_totals(grades: list[Grade]) -> list[dict]:
+    """Per student, in order of first appearance: points earned, points possible, exercises passed."""
+    totals: dict[str, dict] = {}
+    for g in grades:
+        t = totals.setdefault(g.student, {"student": g.student, "points": 0, "max_points": 0, "passed": 0,
+                                          "exercises": 0})
+        t["points"] += g.points
+        t["max_points"] += g.max_points
+        t["passed"] += g.status == "PASSED"
+        t["exercises"] += g.exercise != "-"
+    return list(totals.values())
 
 
 # ---- in the kernel -------------------------------------------------------------------------------
@@ -448,27 +488,43 @@ def refusal(fn, reference) -> str | None:
 # ---- output --------------------------------------------------------------------------------------
 
 def format_grades(grades: list[Grade], width: int = MESSAGE_WIDTH) -> str:
-    """A plain-text table, one row per student and exercise, messages cut to `width`, and the counts."""
-    header = Grade("student", "notebook", "exercise", "status", "message")
-    rows = [header] + [Grade(g.student, g.notebook, g.exercise, g.status,
-                             g.message if len(g.message) <= width else g.message[:width - 3] + "...")
-                       for g in grades]
-    widths = {f.name: max(len(getattr(r, f.name)) for r in rows) for f in fields(Grade)}
-    lines = ["  ".join(getattr(r, f.name).ljust(widths[f.name]) for f in fields(Grade)).rstrip() for r in rows]
+    """A plain-text table, one row per student and exercise with its points, each message whole, wrapped at
+    `width` characters under its column; then the counts and each student's total."""
+    columns = ("student", "notebook", "exercise", "status", "points")
+    cells = [list(columns) + ["message"]] + [[g.student, g.notebook, g.exercise, g.status,
+                                              f"{g.points}/{g.max_points}", g.message] for g in grades]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    indent = sum(widths) + 2 * len(columns)
+    lines = []
+    for row in cells:
+        message = textwrap.wrap(row[-1], width, break_long_words=True) or [""]
+        lines.append("  ".join(value.ljust(w) for value, w in zip(row, widths)) + "  " + message[0])
+        lines += [" " * indent + more for more in message[1:]]
+    lines = [line.rstrip() for line in lines]
     counts = {status: sum(g.status == status for g in grades) for status in STATUSES}
     lines.append(", ".join(f"{n} {status}" for status, n in counts.items() if n) or "nothing graded")
+    for t in student_totals(grades):
+        lines.append(f"{t['student']}: {t['points']}/{t['max_points']} points, {t['passed']} of {t['exercises']} "
+                     "exercises passed")
     return "\n".join(lines)
 
 
 def write_grades(grades: list[Grade], out) -> list[Path]:
-    """grades.csv and grades.json (a list of rows) in the folder `out`; returns their paths."""
+    """grades.csv and grades.json (a list of rows, each message whole) and totals.csv (one row per student)
+    in the folder `out`; returns their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = io.StringIO()
     writer = csv.writer(table)
     writer.writerow([f.name for f in fields(Grade)])
     writer.writerows([[getattr(g, f.name) for f in fields(Grade)] for g in grades])
-    paths = [out / "grades.csv", out / "grades.json"]
+    totals = io.StringIO()
+    rows = student_totals(grades)
+    writer = csv.DictWriter(totals, fieldnames=["student", "points", "max_points", "passed", "exercises"])
+    writer.writeheader()
+    writer.writerows(rows)
+    paths = [out / "grades.csv", out / "grades.json", out / "totals.csv"]
     write_text_atomically(paths[0], table.getvalue())
     write_text_atomically(paths[1], json.dumps([asdict(g) for g in grades], indent=2) + "\n")
+    write_text_atomically(paths[2], totals.getvalue())
     return paths

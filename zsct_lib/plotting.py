@@ -162,7 +162,7 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
     heat = [_as_array(p) for p in images if p is not None and not _is_label_map(p) and _as_array(p).ndim == 2]
     if vmax is None and heat:
         vmax = max(float(h.max()) for h in heat) or 1.0
-    bar = 0.9 if heat else 0.0
+    bar = 0.9 if heat else 0.0          # the colour bar's strip; widened below when its label wraps
     panel_width = min(panel_width, (MAX_WIDTH - bar - 0.08 * (ncols - 1)) / ncols)   # at most 900 px in all
     inch = panel_width / width                                    # inches per pixel of a panel
     titles = [wrap_text(t, chars_per_line(panel_width)) if t else t for t in titles]
@@ -177,6 +177,10 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
         top, left = r * (band + height + gap) + band, c * (width + gap)
         mosaic[top:top + height, left:left + width] = _tile(picture, (height, width), cmap, vmax)
     head = 0.35 if suptitle else 0.0
+    if heat:   # the bar's label runs along the bar: wrapped to the bar's height, one strip of width per line
+        bar_height = 0.7 * mosaic.shape[0] * inch
+        colorbar_label = wrap_text(colorbar_label, chars_per_line(bar_height))
+        bar = 0.8 + 0.17 * colorbar_label.count("\n")
     inch = min(inch, (MAX_WIDTH - bar) / mosaic.shape[1])         # the gaps' rounding kept within 900 px
     size = (mosaic.shape[1] * inch + bar, mosaic.shape[0] * inch + head)
     if fig is None:
@@ -195,7 +199,7 @@ def show_images(images, titles=None, ncols: Optional[int] = None, panel_width: f
     if heat:
         from matplotlib import cm, colors
 
-        cax = fig.add_axes((1.0 - (bar - 0.15) / size[0], 0.12, 0.12 / size[0], 0.7 * (1.0 - head / size[1])))
+        cax = fig.add_axes((1.0 - (bar - 0.12) / size[0], 0.12, 0.12 / size[0], 0.7 * (1.0 - head / size[1])))
         fig.colorbar(cm.ScalarMappable(colors.Normalize(0.0, vmax), cmap), cax=cax).set_label(colorbar_label, fontsize=FONT_SIZE)
     if suptitle:
         fig.text(0.5, 1.0 - 0.5 * head / size[1], suptitle, ha="center", va="center", fontsize=10)
@@ -373,6 +377,9 @@ def class_frequency_figure(stats: dict, key: str = "pixel_share", log: bool = Tr
     for tick in ax.get_xticklabels():
         if tick.get_text().endswith("*"):
             tick.set_color("firebrick")
+    # The legend beside the axes, not over them: the tallest bars of a tail class may be anywhere.
+    sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1.0), fontsize=FONT_SIZE, title_fontsize=FONT_SIZE,
+                    frameon=False)
     what = "pixels" if key == "pixel_share" else "images that contain the class"
     ax.set_xlabel("")
     ax.set_title(f"share of {what}, per class{' (log scale)' if log else ''}; * tail class", fontsize=10)
@@ -427,8 +434,8 @@ def style_code_figure(panels: dict, fig: Optional[Figure] = None) -> Figure:
     else:
         fig.clear()
     ncols = min(len(panels), 2)
-    axes = fig.subplots(-(-len(panels) // ncols), ncols, squeeze=False).flat
-    for ax in list(axes)[len(panels):]:
+    axes = list(fig.subplots(-(-len(panels) // ncols), ncols, squeeze=False).flat)  # a list: .flat is used up once read
+    for ax in axes[len(panels):]:
         ax.set_axis_off()
     for ax, (title, (codes, domains)) in zip(axes, panels.items()):
         points, explained = project_2d(codes, return_explained=True)
@@ -542,6 +549,10 @@ def translation_figure(translations: dict, index: int = 0, errors: bool = True, 
 
 # ============================================================================= pseudo labels (notebook 04)
 
+# The tail classes' curves in colours apart from the head classes' grey (pole's Cityscapes colour is grey).
+TAIL_CURVE_COLOURS = {c: matplotlib.colormaps["tab10"](i) for i, c in enumerate(TAIL_CLASSES)}
+
+
 def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_pixels: int = 50) -> Figure:
     """Three panels: per-class coverage and accuracy against a fixed threshold (tail classes in colour,
     head classes grey), and each class's share of the true pixels beside its share of the MPT pseudo
@@ -554,7 +565,7 @@ def threshold_curves_figure(curves: dict, mpt_quality: dict | None = None, min_p
     shown = [c for c in range(len(curves["class_pixels"])) if curves["class_pixels"][c] >= min_pixels]
     for c in shown:
         tail = c in TAIL_CLASSES
-        style = dict(color=PALETTE[c] / 255.0, lw=2.2, label=CLASS_NAMES[c] + " *") if tail else \
+        style = dict(color=TAIL_CURVE_COLOURS[c], lw=2.2, label=CLASS_NAMES[c] + " *") if tail else \
             dict(color="0.82", lw=0.9, label=None)
         axes[0].plot(t, 100 * curves["class_coverage"][:, c], **style)
         axes[1].plot(t, 100 * curves["class_accuracy"][:, c], **style)

@@ -309,3 +309,27 @@ class ModelComparisonView:
 
 
 __all__ = ["PseudoLabelView", "ContentTransferView", "ModelComparisonView"]
+
+
+# ================================================================== controls in a grid (notebook 01)
+
+def controls_grid(draw, controls: dict, columns: int = 3):
+    """`draw(**values)` (a function returning a Figure) under its `controls` (name -> ipywidgets control),
+    laid out `columns` to a row: many sliders take a few rows, not a screen, and the figure stays in
+    view. Redraws when a control changes; returns the widget (a VBox of the grid and the figure)."""
+    import ipywidgets as widgets
+
+    unknown = [name for name, control in controls.items() if not hasattr(control, "observe")]
+    if unknown:
+        raise TypeError(f"controls_grid: {unknown} are not ipywidgets controls")
+    output = widgets.Output()
+    grid = widgets.GridBox(list(controls.values()),
+                           layout=widgets.Layout(grid_template_columns=f"repeat({columns}, minmax(0, 1fr))"))
+
+    def update(_=None):
+        _display_in(output, draw(**{name: control.value for name, control in controls.items()}))
+
+    for control in controls.values():
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([grid, output])
