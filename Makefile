@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 LOWEST_VENV ?= .venv-lowest
 STUDENT_DIR ?= student
 
-.PHONY: install demo test test-fast test-lowest student book figures lab lab-student ablate clean
+.PHONY: install demo test test-fast test-lowest student book figures notebooks lab lab-student ablate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ student: $(STAMP)
 # that reads offline, built with Sphinx, myst-nb and sphinx-book-theme (open book/index.html).
 book: $(STAMP)
 	$(PY) -m zsct_lib.book --out book
+
+# Re-execute the committed notebooks in place (each one's wall time printed): after a change to what they load.
+notebooks: $(STAMP)
+	$(PY) -m zsct_lib.execute
 
 figures: $(STAMP)
 	$(VENV)/bin/zsct figures

@@ -255,3 +255,14 @@ def test_pick_transfer_example_takes_the_pair_that_pastes_most():
     targets[0] = IGNORE_INDEX                                    # ... except target 0: nothing confident
     targets[2, :4] = IGNORE_INDEX                                # and target 2: only its lower half
     assert A.pick_transfer_example(sources, targets) == (1, 1)
+
+
+def test_regime_sentence_reads_the_tail_ratio_and_names_the_start_s_bias():
+    rows = [{"row": name, "bias": {"tail_predicted_over_true": ratio}}
+            for name, ratio in (("NonAdapt", 1.1), ("Sty", 0.63), ("+ST", 0.36), ("+Out", 0.65))]
+    sentence = A.regime_sentence({"rows": rows})
+    assert sentence == ("Tail pixels predicted / true on target val: NonAdapt 1.10, Sty 0.63, +ST 0.36, +Out 0.65; "
+                        "the start (Sty) is biased toward the head (0.63 < 1), the paper's premise.")
+    rows[1]["bias"]["tail_predicted_over_true"] = 5.09
+    assert "over-predicts the tail (5.09 > 1), the opposite" in A.regime_sentence({"rows": rows})
+    assert A.regime_sentence({"rows": [{"row": "Sty"}]}) == ""          # a study from before the measurement

@@ -311,12 +311,33 @@ def study_findings(summary: dict) -> str:
     if closed is not None:
         lines.append(f"The full method (+Out) closes {100 * closed:.0f}% of the NonAdapt -> Oracle gap in mIoU"
                      + (f" and {100 * closed_tail:.0f}% in mIoU_tail." if closed_tail is not None else "."))
-    for row, baseline, what in (("+ST", "+Cyc", "Self-training"), ("+Out", "+ST", "Content transfer (both levels)"),
+    regime = regime_sentence(summary)
+    if regime:
+        lines.append(regime)
+    for row, baseline, what in (("+ST", "+Cyc", "Self-training"), ("+In", "+ST", "Input-level transfer"),
+                                ("+Out", "+ST", "Content transfer (both levels)"),
                                 ("+Out context-aware", "+Out", "Context-aware placement")):
         steps = [s for s in (step_sentence(summary, row, baseline, "miou"), step_sentence(summary, row, baseline, "miou_tail")) if s]
         if steps:
             lines.append(f"{what}: " + "; ".join(steps) + ".")
     return "\n".join(f"- {line}" for line in lines) if lines else "- no row of the paper's ablation in this study"
+
+
+def regime_sentence(summary: dict, rows=("NonAdapt", "Sty", "+ST", "+Out", "Oracle")) -> str:
+    """How many tail pixels each of `rows` predicts on target val against how many there are (mean over
+    seeds, `evaluation.tail_bias`), and whether the start is biased toward the head (below 1), the
+    paper's premise. Empty for a study whose runs predate the measurement."""
+    entries = {e["row"]: e for e in summary["rows"] if e.get("bias", {}).get("tail_predicted_over_true") is not None}
+    present = [row for row in rows if row in entries]
+    if not present:
+        return ""
+    ratios = ", ".join(f"{row} {entries[row]['bias']['tail_predicted_over_true']:.2f}" for row in present)
+    sentence = f"Tail pixels predicted / true on target val: {ratios}"
+    if "Sty" in entries:
+        start = entries["Sty"]["bias"]["tail_predicted_over_true"]
+        sentence += (f"; the start (Sty) is biased toward the head ({start:.2f} < 1), the paper's premise" if start < 1
+                     else f"; the start (Sty) over-predicts the tail ({start:.2f} > 1), the opposite of the paper's premise")
+    return sentence + "."
 
 
 # ================================================================== notebook 05: content transfer
