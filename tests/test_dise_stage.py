@@ -37,8 +37,8 @@ def test_shipped_dise_stage_translations_keep_colour_on_average(benchmark):
     assert sum(correlations) / 3 >= 0.8, correlations
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_the_shipped_start_is_biased_toward_the_head(seed):
+@pytest.mark.parametrize("benchmark,seed", SHIPPED)
+def test_the_shipped_start_is_biased_toward_the_head(benchmark, seed):
     """The paper's premise: the start predicts fewer tail pixels than exist on target val (ratio <= 1 over
     the tail as a whole), recomputed from the weights and equal to the committed `zsct eval` output."""
     import torch
@@ -46,7 +46,7 @@ def test_the_shipped_start_is_biased_toward_the_head(seed):
     from zsct_lib.data import build_datasets
     from zsct_lib.evaluation import evaluate
 
-    model, cfg, path = load_dise_stage_model("gta_like", seed)
+    model, cfg, path = load_dise_stage_model(benchmark, seed)
     committed = json.loads((path.parent / "eval_model.json").read_text())
     _, _, val = build_datasets(cfg.data)
     result = evaluate(model, torch.utils.data.DataLoader(val, batch_size=cfg.eval.batch_size), cfg.model.num_classes,
