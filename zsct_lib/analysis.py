@@ -288,7 +288,7 @@ def style_steering_sentence(name: str, measured: dict, effect: float = 0.01, cor
 
 def step_sentence(summary: dict, row: str, baseline: str, key: str = "miou") -> str | None:
     """One step of a study (`baseline` -> `row`) on `key`, from its per-seed paired differences, in words."""
-    from .experiments import paired_difference
+    from .paired import paired_difference
 
     d = paired_difference(summary, row, baseline, key)
     if d is None:
@@ -304,7 +304,7 @@ def study_findings(summary: dict) -> str:
     """What an ablation study (`zsct ablate --study`'s ablation.json) finds, in a few sentences: the share
     of the NonAdapt -> Oracle gap the full method closes, and what self-training and content transfer do
     to mIoU and mIoU_tail, each from the per-seed paired differences (experiments.paired_difference)."""
-    from .experiments import gap_closed
+    from .paired import gap_closed
 
     lines = []
     closed, closed_tail = gap_closed(summary, "+Out"), gap_closed(summary, "+Out", "miou_tail")

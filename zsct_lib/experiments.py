@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from .checkpoint import export_weights
 from .config import ConfigError, _merge, config_from_dict, flatten_config, load_config, parse_overrides
 from .evaluation import format_results
 from .labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
+from .paired import PairedDifference, gap_closed, mean_std, paired_difference  # noqa: F401  (re-exported)
 from .paths import RESULTS_DIR, write_text_atomically
 
 # Published ablations (DeepLab-v2 ResNet-101 on Cityscapes val): (mIoU, mIoU_tail). Tables 1-4 of the paper.
@@ -353,13 +353,6 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     return summary
 
 
-def _mean_std(values):
-    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not values:
-        return None, None
-    return round(float(np.mean(values)), 2), round(float(np.std(values, ddof=1)) if len(values) > 1 else 0.0, 2)
-
-
 def _timing(out: Path, summary: dict) -> str:
     """A line with the study's training time: the sum over its runs of the seconds their metrics.jsonl
     logs (training steps only, without evaluation), in minutes of one CPU thread each."""
@@ -375,10 +368,10 @@ def _timing(out: Path, summary: dict) -> str:
 def _mean_pseudo_labels(scored: list[dict], classes: list[str]) -> dict:
     """Seeds' pseudo-label diagnostics (`evaluation.pseudo_label_diagnostics`) averaged: the tail and head
     means, and each tail class's precision and coverage."""
-    mean = {key: _mean_std([s[key] for s in scored])[0]
+    mean = {key: mean_std([s[key] for s in scored])[0]
             for key in ("tail_precision", "tail_coverage", "head_precision", "head_coverage")}
     tail = [c for c in classes if CLASS_NAMES.index(c) in TAIL_CLASSES]
-    mean["per_tail_class"] = {c: {key: _mean_std([s["per_class"][c][key] for s in scored])[0]
+    mean["per_tail_class"] = {c: {key: mean_std([s["per_class"][c][key] for s in scored])[0]
                                   for key in ("precision", "coverage")} for c in tail}
     return mean
 
@@ -395,14 +388,14 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
         entry = {"row": row.name, "flags": dict(zip(("Sty", "Cyc", "ST", "In", "Out"), row.flags)),
                  "seeds": len(runs)}
         for key in ("miou", "miou_tail"):
-            entry[key], entry[key + "_std"] = _mean_std([r[key] for r in runs])
-        entry["per_class"] = {name: _mean_std([r["per_class"].get(name) for r in runs]) for name in classes}
+            entry[key], entry[key + "_std"] = mean_std([r[key] for r in runs])
+        entry["per_class"] = {name: mean_std([r["per_class"].get(name) for r in runs]) for name in classes}
         entry["per_seed"] = [{"miou": r["miou"], "miou_tail": r["miou_tail"],
                               **{key: r.get("bias", {}).get(key) for key in BIAS_KEYS}} for r in runs]
         biased = [r["bias"] for r in runs if r.get("bias")]
         if biased:
-            entry["bias"] = {key: _mean_std([b[key] for b in biased])[0] for key in BIAS_KEYS}
-            entry["bias"]["predicted_over_true"] = {name: _mean_std([b["predicted_over_true"][name] for b in biased])[0]
+            entry["bias"] = {key: mean_std([b[key] for b in biased])[0] for key in BIAS_KEYS}
+            entry["bias"]["predicted_over_true"] = {name: mean_std([b["predicted_over_true"][name] for b in biased])[0]
                                                     for name in biased[0]["predicted_over_true"]}
         transferred = [r["transfer"] for r in runs if r.get("transfer")]
         if transferred:
@@ -509,57 +502,6 @@ STEPS = (("Sty", "NonAdapt"), ("+Cyc", "Sty"), ("+ST", "+Cyc"), ("+In", "+ST"), 
          ("+In raw pixels", "+In"), ("+In with L_st kept", "+In"), ("+Out whole objects", "+Out"),
          ("+Out dataset class weights", "+Out"), ("+ST rare-class sampling", "+ST"), ("+Out", "+ST rare-class sampling"),
          ("+Out rare-class sampling", "+ST rare-class sampling"), ("+Out rare-class sampling", "+Out"))
-
-# Student's t quantile t_{0.975, df} for df = 1..30 (beyond 30 the normal's 1.96 is within 2%).
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-         2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
-
-
-@dataclass(frozen=True)
-class PairedDifference:
-    """Per-seed differences of one row minus another, their mean, std and 95% t-interval of the mean
-    (low, high; None with one seed)."""
-    mean: float
-    std: float
-    diffs: list
-    low: float | None
-    high: float | None
-
-    def verdict(self) -> str:
-        """"higher", "lower" (the interval excludes 0), "no difference shown" or "one seed"."""
-        if self.low is None:
-            return "one seed"
-        return "higher" if self.low > 0 else "lower" if self.high < 0 else "no difference shown"
-
-
-def paired_difference(summary: dict, row: str, baseline: str, key: str = "miou") -> PairedDifference | None:
-    """Per-seed `key` of `row` minus that of `baseline`, with the 95% t-interval of their mean; None
-    when either row is missing or their seeds differ in number."""
-    entries = {entry["row"]: entry for entry in summary["rows"]}
-    if row not in entries or baseline not in entries:
-        return None
-    a, b = entries[row]["per_seed"], entries[baseline]["per_seed"]
-    if not a or len(a) != len(b):
-        return None
-    if any(x.get(key) is None or y.get(key) is None for x, y in zip(a, b)):
-        return None
-    diffs = [x[key] - y[key] for x, y in zip(a, b)]
-    mean, std = _mean_std(diffs)
-    low = high = None
-    if len(diffs) > 1:
-        half = (_T975[len(diffs) - 2] if len(diffs) - 1 <= len(_T975) else 1.96) * float(np.std(diffs, ddof=1)) / math.sqrt(len(diffs))
-        low, high = round(float(np.mean(diffs)) - half, 2), round(float(np.mean(diffs)) + half, 2)
-    return PairedDifference(mean, std, [round(d, 2) for d in diffs], low, high)
-
-
-def gap_closed(summary: dict, row: str = "+Out", key: str = "miou") -> float | None:
-    """Share of the NonAdapt -> Oracle gap that `row` closes: (row - NonAdapt) / (Oracle - NonAdapt)."""
-    entries = {entry["row"]: entry for entry in summary["rows"]}
-    if not all(name in entries and entries[name][key] is not None for name in (row, "NonAdapt", "Oracle")):
-        return None
-    gap = entries["Oracle"][key] - entries["NonAdapt"][key]
-    return None if gap == 0 else round((entries[row][key] - entries["NonAdapt"][key]) / gap, 3)
-
 
 def _interval(d: PairedDifference | None) -> str:
     if d is None:
