@@ -340,12 +340,18 @@ def test_transfer_fraction_is_the_mean_over_the_logging_window(tmp_path, monkeyp
     its own step number here, so the means are known)."""
     import zsct_lib.training.loop as loop
 
-    monkeypatch.setattr(loop, "training_step", lambda model, opts, batch, step, *a, **k: {"seg": 1.0,
-                                                                                         "transfer_fraction": float(step)})
+    def step_record(model, opts, batch, step, *args, **kwargs):   # step s pastes s pixels; odd steps recognise them all
+        shares = {key: 0.25 for key in loop.TRANSFER_KEYS[3:]}
+        return {"seg": 1.0, "transfer_fraction": float(step), "pasted_pixels": float(step),
+                "pasted_recognised": float(step % 2), **shares}
+
+    monkeypatch.setattr(loop, "training_step", step_record)
     train(small_config("train.iterations=2", "train.ct_iterations=3", "train.log_every=2"), tmp_path / "run",
           progress=False)
-    logged = [(r["step"], r["transfer_fraction"]) for r in metrics(tmp_path / "run") if "transfer_fraction" in r]
-    assert logged == [(2, 0.5), (4, 2.5), (5, 4.0)]
+    logged = [(r["step"], r["transfer_fraction"], r["pasted_pixels"], r["pasted_recognised"])
+              for r in metrics(tmp_path / "run") if "transfer_fraction" in r]
+    # shares among pasted pixels are weighted by the pixels: steps 2 and 3 -> (2 * 0 + 3 * 1) / 5
+    assert logged == [(2, 0.5, 0.5, 1.0), (4, 2.5, 2.5, 0.6), (5, 4.0, 4.0, 0.0)]
 
 
 def test_poly_decay_restarts_at_stage_two_or_runs_once_over_the_whole_run():
