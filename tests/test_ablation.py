@@ -238,3 +238,14 @@ def test_study_refuses_a_config_that_does_not_fit_the_shipped_model(tmp_path):
     with pytest.raises(AblationError, match="model.generator: 'adain' \\(shipped\\) vs 'dise'"):
         run_ablation("tiny", tmp_path / "study", seeds=1, schedule=STUDY, rows="Sty")
     assert not (tmp_path / "study").exists()
+
+
+def test_a_missing_dise_stage_set_names_the_command_that_makes_it(tmp_path):
+    """The inverse-frequency row starts from a DISE stage trained with those weights: the message to make a
+    missing one carries the override, so that the set made is the one the row needs."""
+    from zsct_lib.config import load_config
+    from zsct_lib.experiments import DISE_STAGE_SETS, AblationError, _dise_stage_starts
+
+    base = load_config("dise_stage").to_dict()
+    with pytest.raises(AblationError, match="--set loss.class_balance_counts=dataset --out"):
+        _dise_stage_starts(base, 1, str(tmp_path / "missing"), DISE_STAGE_SETS["dise_stage_strong_weights"])

@@ -197,7 +197,11 @@ def _check_reusable(batch) -> None:
                               "or give another --out")
 
 
-def _dise_stage_starts(base: dict, seeds: int, folder: str = "") -> list[str]:
+# The DISE-stage sets a study row may start from (Row.dise_stage), with the overrides that made them.
+DISE_STAGE_SETS = {"": (), "dise_stage_strong_weights": ("loss.class_balance_counts=dataset",)}
+
+
+def _dise_stage_starts(base: dict, seeds: int, folder: str = "", made_with=()) -> list[str]:
     """The DISE-stage model of each seed, the shipped one or `folder`/seed<k>/model.pt (another set made by
     `zsct pretrain`), as a path relative to the repository when inside it (so that run configs stay
     valid in any clone); an AblationError names a missing one or a model section that differs from the
@@ -211,8 +215,9 @@ def _dise_stage_starts(base: dict, seeds: int, folder: str = "") -> list[str]:
                 else dise_stage_checkpoint(benchmark, seed))
         if not path.is_file():
             config = "dise_stage" if benchmark == "gta_like" else "dise_stage_synthia"
+            sets = "".join(f" --set {override}" for override in made_with)
             raise AblationError(f"the study starts from the DISE-stage model {path}, which is missing: run "
-                                f"`zsct pretrain --config {config} --seeds {seeds} --out {path.parent.parent}`")
+                                f"`zsct pretrain --config {config} --seeds {seeds}{sets} --out {path.parent.parent}`")
         shipped = load_config(str(path.parent / "config.yaml")).to_dict()["model"]
         differs = [f"model.{k}: {shipped[k]!r} (shipped) vs {base['model'][k]!r}" for k in shipped
                    if k not in ("freeze_bn", "init_weights") and shipped[k] != base["model"][k]]
@@ -290,7 +295,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     if schedule.start == "dise_stage" and adapted:
         starts = {"": _dise_stage_starts(base, seeds, schedule.starts)}
         for folder in {row.dise_stage for row in adapted if row.dise_stage}:
-            starts[folder] = _dise_stage_starts(base, seeds, str(RESULTS_DIR / f"{folder}_{benchmark}"))
+            starts[folder] = _dise_stage_starts(base, seeds, str(RESULTS_DIR / f"{folder}_{benchmark}"),
+                                                DISE_STAGE_SETS[folder])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
