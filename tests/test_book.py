@@ -373,3 +373,12 @@ def test_no_table_wider_than_the_page(built, browser_page):
         if found["wide"] or found["page"] > found["width"]:
             too_wide[str(path.relative_to(out))] = found
     assert not too_wide, too_wide
+
+
+def test_the_wide_table_check_names_a_table_wider_than_the_page(browser_page):
+    """The check above on a hand-made page: a table of 3000 px at 1366 px is named, a narrow one is not."""
+    page = browser_page
+    page.set_content('<html><body><table style="width:3000px"><tr><td>too wide</td></tr></table>'
+                     '<table><tr><td>fits</td></tr></table></body></html>')
+    found = page.evaluate(WIDE_TABLES)
+    assert [table["head"] for table in found["wide"]] == ["too wide"]
