@@ -38,16 +38,16 @@ test-lowest:
 # The student edition: the notebooks without their solutions, the exercise checks not yet run
 # (docs/teachers.md: how to hand it out).
 student: $(STAMP)
-	$(PY) -m zsct_lib.student --out $(STUDENT_DIR) --replace
+	$(PY) -m zsct_lib.classroom.student --out $(STUDENT_DIR) --replace
 
 # The book: the notebooks (student edition, not executed) and the report (docs/) as a static HTML site
 # that reads offline, built with Sphinx, myst-nb and sphinx-book-theme (open book/index.html).
 book: $(STAMP)
-	$(PY) -m zsct_lib.book --out book
+	$(PY) -m zsct_lib.classroom.book --out book
 
 # Re-execute the committed notebooks in place (each one's wall time printed): after a change to what they load.
 notebooks: $(STAMP)
-	$(PY) -m zsct_lib.execute
+	$(PY) -m zsct_lib.classroom.execute
 
 figures: $(STAMP)
 	$(VENV)/bin/zsct figures
@@ -64,7 +64,7 @@ lab: $(STAMP)
 
 # What the students see: the student edition, written first when it is not there yet.
 lab-student: $(STAMP)
-	test -d $(STUDENT_DIR) || $(PY) -m zsct_lib.student --out $(STUDENT_DIR)
+	test -d $(STUDENT_DIR) || $(PY) -m zsct_lib.classroom.student --out $(STUDENT_DIR)
 	$(VENV)/bin/jupyter lab $(STUDENT_DIR)
 
 clean:

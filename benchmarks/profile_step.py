@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from zsct_lib.bench import (count_flops, measured_peaks, profile_iteration, row_dtype, select_options,
+from zsct_lib.experiments.bench import (count_flops, measured_peaks, profile_iteration, row_dtype, select_options,
                             stage2_config, synthetic_batch, with_option)
 from zsct_lib.training.precision import cpu_name
 

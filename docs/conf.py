@@ -1,5 +1,5 @@
 """Sphinx configuration of the book: the notebooks' student edition and the report pages, as an HTML site
-that reads offline. Built by `make book` (`python -m zsct_lib.book`), which writes the student edition of
+that reads offline. Built by `make book` (`python -m zsct_lib.classroom.book`), which writes the student edition of
 notebooks/ into the source tree beside these pages and copies a local MathJax into the site; nothing is
 executed (the notebooks carry their outputs)."""
 

@@ -26,7 +26,7 @@ def model():
 @pytest.fixture(scope="module")
 def target():
     """Three labelled target scenes at 64x128: (images [3,3,64,128], labels [3,64,128])."""
-    from zsct_lib.analysis import stack_split
+    from zsct_lib.classroom.analysis import stack_split
     from zsct_lib.data import StreetScenes
 
     return stack_split(StreetScenes("target_oracle", "gta_like", 3, 64, 128), range(3))

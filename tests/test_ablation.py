@@ -4,7 +4,7 @@ import json
 import pytest
 
 from zsct_lib.config import ConfigError
-from zsct_lib.experiments import ROWS, AblationError, Schedule, reuse_conflicts, run_ablation, select_rows
+from zsct_lib.experiments.ablation import ROWS, AblationError, Schedule, reuse_conflicts, run_ablation, select_rows
 from zsct_lib.paths import RESULTS_DIR
 
 TINY = ["model.base_channels=8", "data.source_size=8", "data.target_size=8"]
@@ -83,7 +83,7 @@ def test_row_selection_checks_dependencies():
 
 def test_adapt_overrides_reach_the_adapted_rows_only():
     from zsct_lib.config import load_config
-    from zsct_lib.experiments import _row_config
+    from zsct_lib.experiments.ablation import _row_config
 
     base = load_config("tiny").to_dict()
     schedule = Schedule(source_only=10, stage1=4, stage2=3, adapt=["optim.seg_lr=0.001"])
@@ -105,7 +105,8 @@ def test_malformed_adapt_override_fails_before_training(tmp_path):
 
 
 def test_findings_pair_the_seeds_and_measure_the_gap():
-    from zsct_lib.experiments import ablation_findings, gap_closed, paired_difference
+    from zsct_lib.experiments.ablation import ablation_findings
+    from zsct_lib.experiments.paired import gap_closed, paired_difference
 
     def entry(name, per_seed):
         mious, tails = [m for m, _ in per_seed], [t for _, t in per_seed]
@@ -130,7 +131,7 @@ def test_findings_pair_the_seeds_and_measure_the_gap():
 def test_demo_comparison_sets_a_run_beside_the_committed_demo(tmp_path):
     import json
 
-    from zsct_lib.experiments import demo_comparison
+    from zsct_lib.experiments.demo import demo_comparison
 
     def result(miou, tail, amp):
         return {"miou": miou, "miou_tail": tail, "config": {"train": {"amp": amp}}}
@@ -244,7 +245,7 @@ def test_a_missing_dise_stage_set_names_the_command_that_makes_it(tmp_path):
     """The inverse-frequency row starts from a DISE stage trained with those weights: the message to make a
     missing one carries the override, so that the set made is the one the row needs."""
     from zsct_lib.config import load_config
-    from zsct_lib.experiments import DISE_STAGE_SETS, AblationError, _dise_stage_starts
+    from zsct_lib.experiments.ablation import DISE_STAGE_SETS, AblationError, _dise_stage_starts
 
     base = load_config("dise_stage").to_dict()
     with pytest.raises(AblationError, match="--set loss.class_balance_counts=dataset --out"):

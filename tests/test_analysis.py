@@ -1,4 +1,4 @@
-"""The notebooks' analysis functions (zsct_lib.analysis): pseudo-label quality, content-transfer landing,
+"""The notebooks' analysis functions (zsct_lib.classroom.analysis): pseudo-label quality, content-transfer landing,
 per-image scores, the ablation beside the paper, checkpoint comparison. Numbers only: no figure here.
 
 An untrained tiny model stands in for the demo models: the functions only need its outputs' shapes.
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from zsct_lib import analysis as A
+from zsct_lib.classroom import analysis as A
 from zsct_lib.checkpoint import save_checkpoint
 from zsct_lib.config import ModelConfig
 from zsct_lib.data import StreetScenes
@@ -31,7 +31,7 @@ def test_analysis_draws_nothing():
         elif isinstance(node, ast.ImportFrom):
             imported.add("." * node.level + (node.module or ""))
     assert imported and not {m for m in imported if m.split(".")[0] in ("matplotlib", "ipywidgets", "seaborn")}
-    assert not imported & {".plotting", ".widgets", "zsct_lib.plotting", "zsct_lib.widgets"}
+    assert not imported & {".plotting", ".widgets", "zsct_lib.classroom.plotting", "zsct_lib.classroom.widgets"}
 
 
 def test_stack_split_and_predictions(model, target):

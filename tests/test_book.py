@@ -1,4 +1,4 @@
-"""The book (`python -m zsct_lib.book`, Sphinx + myst-nb + sphinx-book-theme): a page per committed notebook
+"""The book (`python -m zsct_lib.classroom.book`, Sphinx + myst-nb + sphinx-book-theme): a page per committed notebook
 in the series' order, the report pages of docs/, a contents page; no solution on any page or download; no
 widget output or cell tag; nothing loaded from the network. In headless Chromium with every non-file request
 cut: equations typeset by the local MathJax, figures shown, "next" leads to the next chapter, the search page
@@ -18,8 +18,8 @@ import pytest
 
 pytest.importorskip("sphinx", reason="the book needs the book extra: pip install -e '.[book]'")
 
-from zsct_lib import book as book_module  # noqa: E402
-from zsct_lib.book import MARKER, build_book, main  # noqa: E402
+from zsct_lib.classroom import book as book_module  # noqa: E402
+from zsct_lib.classroom.book import MARKER, build_book, main  # noqa: E402
 
 # The browser test's launch options and skip rule (Debian's Chromium, the playwright package).
 from test_browser import CHROMIUM, _missing_requirement  # noqa: E402
@@ -196,7 +196,7 @@ def test_everything_loads_from_the_site(built):
 
 def _one_line_error(capsys) -> str:
     err = capsys.readouterr().err
-    assert err.startswith("python -m zsct_lib.book: error: ") and err.count("\n") == 1, err
+    assert err.startswith("python -m zsct_lib.classroom.book: error: ") and err.count("\n") == 1, err
     return err
 
 

@@ -73,7 +73,7 @@ def test_bench_on_cpu(tmp_path, capsys):
 
 
 def test_bench_options_are_the_listed_ones_and_mistakes_are_one_line(capsys):
-    from zsct_lib.bench import OPTIONS
+    from zsct_lib.experiments.bench import OPTIONS
 
     helped = build_parser_help("bench")
     for name in OPTIONS:
@@ -112,12 +112,12 @@ def test_bench_rows_compare_with_the_peak_of_their_own_dtype(tmp_path):
     ("aten::upsample_bilinear2d", "other"), ("aten::native_batch_norm_backward", "normalisation"),
     ("aten::_to_copy", "cast and copy"), ("aten::linalg_vector_norm", "other"), ("aten::add_", "other")])
 def test_profile_groups_ops_by_what_the_matrix_units_can_speed_up(op, kind):
-    from zsct_lib.bench import op_kind
+    from zsct_lib.experiments.bench import op_kind
     assert op_kind(op) == kind
 
 
 def test_profile_of_an_iteration_accounts_for_its_time():
-    from zsct_lib.bench import count_flops, profile_iteration, synthetic_batch
+    from zsct_lib.experiments.bench import count_flops, profile_iteration, synthetic_batch
     from zsct_lib.config import load_config
 
     cfg = load_config("tiny", ["model.base_channels=8", "train.iterations=1", "train.ct_iterations=1", "train.amp=fp32"])
@@ -160,7 +160,7 @@ def test_demo_writes_where_zsct_runs_dir_says_and_an_unwritable_folder_is_one_li
     written is a one-line error naming it (simulated: tests run as root, which writes through file modes)."""
     import errno
 
-    import zsct_lib.experiments as experiments
+    import zsct_lib.experiments.demo as experiments
 
     written = []
     monkeypatch.setattr(experiments, "run_demo", lambda out, quick=False, overrides=None: written.append(out))

@@ -1,4 +1,4 @@
-"""Every figure of zsct_lib.plotting and zsct_lib.widgets is readable where the notebooks show it.
+"""Every figure of zsct_lib.classroom.plotting and zsct_lib.classroom.widgets is readable where the notebooks show it.
 
 JupyterLab at 1366 x 768 with the file browser open shows an output at most ~900 px wide (a wider
 image is scaled down, and its text with it). So each figure is at most 900 px wide at the dpi a
@@ -13,8 +13,8 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from zsct_lib import analysis as A
-from zsct_lib import plotting as P
+from zsct_lib.classroom import analysis as A
+from zsct_lib.classroom import plotting as P
 from zsct_lib.evaluation import confusion_matrix, summarize
 from zsct_lib.labels import CLASS_NAMES, IGNORE_INDEX
 
@@ -44,7 +44,7 @@ def _metrics(path, records):
 
 
 def plotting_figures(target, rider, fake_ablation_summary, tmp_path):
-    """name -> a zero-argument function drawing one figure of zsct_lib.plotting."""
+    """name -> a zero-argument function drawing one figure of zsct_lib.classroom.plotting."""
     images, labels = target
     source_label, target_label = rider
     prob = torch.softmax(torch.randn(3, 19, H, W_, generator=torch.Generator().manual_seed(0)), dim=1)
@@ -107,8 +107,8 @@ def plotting_figures(target, rider, fake_ablation_summary, tmp_path):
 
 def widget_figures(model, target):
     """name -> a zero-argument function drawing one figure of the notebooks' views (and qualitative_figure)."""
-    from zsct_lib import widgets as W
-    from zsct_lib.analysis import stack_split
+    from zsct_lib.classroom import widgets as W
+    from zsct_lib.classroom.analysis import stack_split
     from zsct_lib.config import ModelConfig
     from zsct_lib.content_transfer import tail_label
     from zsct_lib.data import StreetScenes

@@ -21,11 +21,12 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from zsct_lib import evaluation, grading, losses
+from zsct_lib import evaluation, losses
+from zsct_lib.classroom import grading
 from zsct_lib.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
-SETUP = "import numpy as np\nimport torch\n\nfrom zsct_lib import exercises"
+SETUP = "import numpy as np\nimport torch\n\nfrom zsct_lib.classroom import exercises"
 RIGHT_IOU = """def my_iou_per_class(cm):
     cm = np.asarray(cm, dtype=np.float64)
     tp = diagonal(cm)
@@ -204,7 +205,7 @@ def test_the_reference_is_the_function_the_checker_compares_with():
 
 
 def test_every_exercise_has_its_library_function_and_points():
-    from zsct_lib import exercises
+    from zsct_lib.classroom import exercises
 
     for _, checker in exercises.EXERCISES:
         name = checker.__name__[len("check_"):]

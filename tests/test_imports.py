@@ -13,7 +13,7 @@ PACKAGE = ROOT / "zsct_lib"
 # import name -> distribution name, where they differ
 DISTRIBUTIONS = {"yaml": "pyyaml", "PIL": "pillow", "sklearn": "scikit-learn"}
 # modules whose imports belong to an optional extra, not to the base install
-EXTRAS = {"zsct_lib.book": "book"}
+EXTRAS = {"zsct_lib.classroom.book": "book"}
 
 
 def module_name(path: Path) -> str:
@@ -105,6 +105,40 @@ def test_checkpoint_and_paths_do_not_import_each_other():
 
 def test_no_import_circle():
     assert cycles(graph()) == []
+
+
+WINGS = ("zsct_lib.experiments", "zsct_lib.classroom")
+
+
+def wing(module: str) -> str:
+    """"experiments", "classroom", or "paper" (the paper's concepts, and the `zsct` command that fronts all three)."""
+    for name in WINGS:
+        if module == name or module.startswith(name + "."):
+            return name.rsplit(".", 1)[1]
+    return "paper"
+
+
+def test_the_paper_wing_imports_neither_the_experiments_nor_the_classroom():
+    """The house's three wings: a reader of the paper's modules never meets a study or a notebook's helper;
+    the experiments draw their own figures with the classroom's plotting and nothing else of it."""
+    wrong = {}
+    for module, targets in graph().items():
+        if module == "zsct_lib.cli":
+            continue
+        for target in targets:
+            if wing(module) == "paper" and wing(target) != "paper":
+                wrong.setdefault(module, []).append(target)
+            if wing(module) == "experiments" and wing(target) == "classroom" \
+                    and not target.startswith("zsct_lib.classroom.plotting"):
+                wrong.setdefault(module, []).append(target)
+    assert not wrong, wrong
+    assert wing("zsct_lib.classroom.plotting.files") == "classroom" and wing("zsct_lib.losses") == "paper"
+    assert wing("zsct_lib.experiments") == "experiments" and wing("zsct_lib.experimental") == "paper"
+
+
+def test_no_module_is_longer_than_600_lines():
+    long = {module_name(p): n for p in FILES if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert not long, long
 
 
 def declared() -> dict[str, set[str]]:

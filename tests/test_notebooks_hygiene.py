@@ -5,7 +5,7 @@ test, so a failure names both. The rules themselves are tested on a notebook bui
 one passes all of them, and each deliberate defect is reported by the rule meant to catch it.
 
 nbval's markers are cell tags (nbval-check-output, nbval-ignore-output), not comments students read;
-exercise cells are tagged too (exercise-check, solution) for the student edition (zsct_lib.student).
+exercise cells are tagged too (exercise-check, solution) for the student edition (zsct_lib.classroom.student).
 Each notebook is also saved exactly as nbformat writes it, so that JupyterLab, which saves through
 nbformat, changes no byte of a notebook it merely opens.
 """
@@ -390,7 +390,7 @@ def good_notebook() -> nbformat.NotebookNode:
     """A small notebook that satisfies every rule."""
     cells = [
         v4.new_markdown_cell("# 99 A sample\n\n## Learning goals\n- one\n- two"),
-        v4.new_code_cell("import torch\nfrom zsct_lib import exercises, pseudo"),
+        v4.new_code_cell("import torch\nfrom zsct_lib import pseudo\nfrom zsct_lib.classroom import exercises"),
         v4.new_code_cell("print(torch.zeros(2, 3).shape)", metadata={"tags": [CHECK_TAG]},
                          outputs=[v4.new_output("stream", name="stdout", text="torch.Size([2, 3])\n")]),
         v4.new_code_cell("import ipywidgets as widgets\n"

@@ -1,4 +1,4 @@
-"""The project's figures (zsct_lib.plotting): each draws a Figure from what `analysis` and the library
+"""The project's figures (zsct_lib.classroom.plotting): each draws a Figure from what `analysis` and the library
 compute, the pyplot ones save to a path, and the loss curves read old and new metrics.jsonl files."""
 import json
 
@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from zsct_lib import analysis as A
-from zsct_lib import plotting as P
+from zsct_lib.classroom import analysis as A
+from zsct_lib.classroom import plotting as P
 from zsct_lib.evaluation import confusion_matrix, summarize
 from zsct_lib.labels import IGNORE_INDEX
 

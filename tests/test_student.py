@@ -1,4 +1,4 @@
-"""The student edition (zsct_lib.student): no solution survives, the exercise checks are not yet run,
+"""The student edition (zsct_lib.classroom.student): no solution survives, the exercise checks are not yet run,
 everything else is copied as is, the output folder is chosen safely, and the exercises still work.
 
 Run whole, the eight student notebooks would take about 110 s on 2 busy cores (measured with their
@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from zsct_lib.student import EXERCISE_CHECK_TAG, SOLUTION_TAG, main, student_notebook, write_student_edition
+from zsct_lib.classroom.student import EXERCISE_CHECK_TAG, SOLUTION_TAG, main, student_notebook, write_student_edition
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -200,7 +200,7 @@ def test_make_lab_student_opens_the_student_edition_and_lab_the_teachers_copy():
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
     recipe = lambda target: re.search(rf"^{target}:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)  # noqa: E731
     assert "jupyter lab $(STUDENT_DIR)" in recipe("lab-student")
-    assert "zsct_lib.student --out $(STUDENT_DIR)" in recipe("lab-student")     # written first when absent
+    assert "zsct_lib.classroom.student --out $(STUDENT_DIR)" in recipe("lab-student")     # written first when absent
     assert "jupyter lab notebooks" in recipe("lab")
     assert "lab-student" in re.search(r"^\.PHONY:.*$", makefile, re.MULTILINE).group(0)
 
@@ -208,8 +208,8 @@ def test_make_lab_student_opens_the_student_edition_and_lab_the_teachers_copy():
 # ---- nbgrader's source notebooks ----------------------------------------------------------------------
 
 def test_nbgrader_format_has_a_solution_region_and_a_graded_test_per_exercise(tmp_path):
-    from zsct_lib import exercises
-    from zsct_lib.student import write_student_edition
+    from zsct_lib.classroom import exercises
+    from zsct_lib.classroom.student import write_student_edition
 
     paths = write_student_edition(tmp_path / "source", format="nbgrader")
     graded, solved = {}, set()
@@ -234,8 +234,8 @@ def test_nbgrader_solutions_pass_their_graded_tests_and_a_wrong_answer_fails(tmp
     """What nbgrader's autograde does, without nbgrader: run the setup cell, the solution cell and the graded
     test cell of each exercise; the solution passes, a wrong and a raising answer fail the assertion with the
     checker's message."""
-    from zsct_lib.grading import _python
-    from zsct_lib.student import write_student_edition
+    from zsct_lib.classroom.grading import _python
+    from zsct_lib.classroom.student import write_student_edition
 
     for path in write_student_edition(tmp_path / "source", format="nbgrader"):
         nb = nbformat.read(path, as_version=4)
@@ -258,7 +258,7 @@ def test_nbgrader_solutions_pass_their_graded_tests_and_a_wrong_answer_fails(tmp
 
 
 def test_format_is_checked_by_the_command(tmp_path, capsys):
-    from zsct_lib.student import main
+    from zsct_lib.classroom.student import main
 
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path / "x"), "--format", "otter"])

@@ -366,7 +366,7 @@ def test_tail_pixel_counts():
 # ----------------------------------------------------------------------------- figures
 
 def test_overlay_and_gallery():
-    from zsct_lib.plotting import gallery, overlay, show_gallery
+    from zsct_lib.classroom.plotting import gallery, overlay, show_gallery
 
     ds = StreetScenes("source_train", size=2)
     image, label = ds[0]

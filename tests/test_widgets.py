@@ -1,4 +1,4 @@
-"""The notebooks' views (zsct_lib.widgets): they build, their controls change what they show, and they answer fast.
+"""The notebooks' views (zsct_lib.classroom.widgets): they build, their controls change what they show, and they answer fast.
 
 An untrained tiny model stands in for the demo models: the views only need its outputs' shapes.
 """
@@ -10,14 +10,14 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from zsct_lib import widgets as W
-from zsct_lib.analysis import stack_split
+from zsct_lib.classroom import widgets as W
+from zsct_lib.classroom.analysis import stack_split
 from zsct_lib.config import ModelConfig
 from zsct_lib.content_transfer import paste, plain_tail_mask, tail_label, transfer_mask
 from zsct_lib.data import StreetScenes
 from zsct_lib.labels import IGNORE_INDEX
 from zsct_lib.models import build_model
-from zsct_lib.plotting import qualitative_figure
+from zsct_lib.classroom.plotting import qualitative_figure
 from zsct_lib.pseudo import mpt_pseudo_label
 
 ipywidgets = pytest.importorskip("ipywidgets")
@@ -166,7 +166,7 @@ def test_controls_grid_lays_the_controls_out_in_rows_and_redraws():
     import ipywidgets as widgets
     from matplotlib.figure import Figure
 
-    from zsct_lib.widgets import controls_grid
+    from zsct_lib.classroom.widgets import controls_grid
 
     drawn = []
 

@@ -67,7 +67,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .experiments import run_demo
+    from .experiments.demo import run_demo
     from .paths import RUNS_DIR_ENV
 
     out = args.out or str(Path(os.environ.get(RUNS_DIR_ENV) or "runs") / "demo")
@@ -77,7 +77,7 @@ def cmd_demo(args) -> int:
 
 def cmd_pretrain(args) -> int:
     from .config import ConfigError
-    from .pretrain import pretrain
+    from .experiments.pretrain import pretrain
 
     if args.seeds < 1:
         raise ConfigError(f"--seeds {args.seeds}: expected at least 1")
@@ -98,7 +98,7 @@ def cmd_pretrain(args) -> int:
 def cmd_ablate(args) -> int:
     import dataclasses
 
-    from .experiments import QUICK, STUDY, AblationError, Schedule, run_ablation
+    from .experiments.ablation import QUICK, STUDY, AblationError, Schedule, run_ablation
 
     for name in ("seeds", "jobs"):
         if getattr(args, name) < 1:
@@ -139,7 +139,7 @@ def cmd_stats(args) -> int:
 
 
 def cmd_bench(args) -> int:
-    from .bench import run_bench
+    from .experiments.bench import run_bench
 
     run_bench(args.config, args.overrides, batch_sizes=args.batch_size, options=args.options, iterations=args.iterations,
               warmup=args.warmup, out=args.out)
@@ -147,7 +147,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_figures(args) -> int:
-    from .plotting import make_figures
+    from .classroom.plotting import make_figures
 
     for path in make_figures(args.out):
         print(f"wrote {path}")
@@ -155,7 +155,7 @@ def cmd_figures(args) -> int:
 
 
 def cmd_grade(args) -> int:
-    from .grading import GradingError, format_grades, grade, write_grades
+    from .classroom.grading import GradingError, format_grades, grade, write_grades
 
     try:
         grades = grade(args.submissions, timeout=args.timeout, all_cells=args.all_cells, jobs=args.jobs,
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grade", help="grade handed-in notebooks: run each in a fresh kernel, check its my_* functions",
                        description="Run each handed-in notebook in a fresh python3 kernel (its setup cell, the cells "
                                    "that only define things, and the cells that define my_<name>; --all-cells for "
-                                   "every cell), then check each my_<name> with zsct_lib.exercises.check_<name>. "
+                                   "every cell), then check each my_<name> with zsct_lib.classroom.exercises.check_<name>. "
                                    "Statuses: PASSED, NOT YET, refused (the library's own function, or a wrapper of "
                                    "it), missing, error, timeout.")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION",
@@ -273,7 +273,7 @@ def main(argv=None) -> int:
     from .checkpoint import CheckpointError
     from .config import ConfigError
     from .data.real import DatasetError
-    from .experiments import AblationError
+    from .experiments.ablation import AblationError
     from .models import InitWeightsError
     from .training import NonFiniteLossError, RunDirectoryError
 

@@ -35,8 +35,9 @@ One module per stage, each importing only the ones before it:
 
 * :mod:`.domains` -- the knobs: :class:`SceneStyle`, :class:`SceneGeometry`,
   :class:`SceneContent`, :class:`DomainConfig`, :class:`BenchmarkConfig`, :data:`BENCHMARKS`;
-* :mod:`.layout` -- the scene grammar: materials and palettes, the camera, the resolution-free
-  :class:`Scene`, and :func:`layout_scene`, which draws one street from the layout stream;
+* :mod:`.scene` -- what a scene is made of: materials and palettes, the camera, the resolution-free
+  :class:`Scene` and the shape helpers that draw into it;
+* :mod:`.layout` -- the scene grammar: :func:`layout_scene`, which draws one street from the layout stream;
 * :mod:`.raster` -- :func:`rasterise` (face ids and cast shadows at a resolution) and
   :func:`render_label`;
 * :mod:`.render` -- :func:`render_image`: textures, light, haze and the domain's style;
@@ -45,7 +46,8 @@ One module per stage, each importing only the ones before it:
 """
 from .domains import (BENCHMARKS, BenchmarkConfig, DomainConfig, SceneContent, SceneGeometry, SceneStyle, get_benchmark,
                       with_style_jitter, without_style_jitter)
-from .layout import Scene, layout_scene
+from .layout import layout_scene
+from .scene import Scene
 from .raster import rasterise, render_label
 from .render import render_image
 from .dataset import SPLITS, VAL_INDEX_OFFSET, StreetScenes, generate_label, generate_scene

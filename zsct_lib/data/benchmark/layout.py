@@ -1,273 +1,26 @@
-"""The scene grammar: materials and palettes, the pinhole camera, the resolution-free
-:class:`Scene` and its builder, shape helpers, and :func:`layout_scene`, which draws one street
-from the layout random stream."""
+"""The scene grammar: :func:`layout_scene` draws one street from the layout random stream (street,
+walls, vehicles, people, two-wheelers, poles, signs, lights), with the pieces of :mod:`.scene`."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
 from ...labels import IGNORE_INDEX
-from .domains import DomainConfig, SceneContent, SceneGeometry
+from .domains import DomainConfig, SceneContent
+from .scene import (ASPECT, BICYCLE, BUILDING, BUS, Builder, CAR, Camera, Draw, FENCE, F_EMIT, F_FRONT,
+                     F_GROUND, F_LEFT, F_RIGHT, F_TOP, LIGHT, L_BACKDROP, L_GROUND, L_GROUND_SHADOW, L_HOOD,
+                     L_OBJECT, L_STREET_WALL, MOTORCYCLE, M_FACADE, M_FENCE, M_FOLIAGE, M_GLASS, M_GRASS,
+                     M_HOOD, M_LAMP, M_PAVING, M_PLAIN, M_ROAD, M_WALL, PALETTES, PERSON, POLE, RIDER, ROAD,
+                     SIDEWALK, SIGN, Scene, TERRAIN, TRAIN, TRUCK, VEGETATION, WALL, bar, box_faces, ground,
+                     ngon, rect, side_wall)
 
-__all__ = ["Camera", "Scene", "layout_scene"]
-
-
-# Train ids, named once for the grammar below.
-ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE, LIGHT, SIGN, VEGETATION, TERRAIN, SKY = range(11)
-PERSON, RIDER, CAR, TRUCK, BUS, TRAIN, MOTORCYCLE, BICYCLE = range(11, 19)
-
-ASPECT = 2.0  # width / height the scenes are designed for; other sizes stretch the same scene
-
-
-# ============================================================================ materials and colours
-
-# Material of a face: decides its texture pattern in the image (never the label).
-M_SKY, M_PLAIN, M_ROAD, M_PAVING, M_FACADE, M_FOLIAGE, M_GRASS, M_GLASS, M_LAMP, M_FENCE, M_WALL, M_HOOD = range(12)
-
-# Facing of a face: decides how the sun lights it.
-F_SKY, F_FRONT, F_LEFT, F_RIGHT, F_TOP, F_GROUND, F_EMIT = range(7)
-
-_C = lambda *rgb: tuple(v / 255.0 for v in rgb)  # noqa: E731 -- palettes read easier in 0..255
-PALETTES = {
-    "asphalt": [_C(84, 84, 88), _C(96, 95, 97), _C(72, 74, 79), _C(104, 100, 98)],
-    "paving": [_C(148, 143, 138), _C(166, 153, 140), _C(133, 133, 140), _C(153, 115, 107), _C(176, 170, 160)],
-    "facade": [_C(191, 173, 140), _C(140, 140, 145), _C(153, 89, 71), _C(209, 204, 194), _C(128, 102, 82),
-               _C(217, 199, 140), _C(128, 143, 158), _C(180, 150, 130), _C(110, 105, 100)],
-    "window": [_C(38, 43, 51), _C(70, 85, 100), _C(55, 50, 48)],
-    "wall": [_C(153, 148, 140), _C(128, 122, 115), _C(140, 128, 107), _C(170, 165, 155)],
-    "fence": [_C(77, 82, 84), _C(64, 90, 71), _C(128, 97, 64), _C(150, 150, 150)],
-    "foliage": [_C(64, 107, 38), _C(46, 89, 31), _C(82, 115, 51), _C(56, 97, 56), _C(90, 110, 40)],
-    "trunk": [_C(89, 69, 46), _C(70, 60, 50)],
-    "grass": [_C(107, 140, 64), _C(128, 140, 77), _C(140, 122, 89), _C(95, 125, 60)],
-    "sky": [_C(90, 140, 217), _C(120, 165, 225), _C(178, 189, 199), _C(150, 170, 190)],
-    "sky_horizon": [_C(190, 210, 235), _C(205, 220, 235), _C(215, 218, 222), _C(200, 205, 210)],
-    "car": [_C(217, 217, 217), _C(26, 26, 28), _C(153, 158, 163), _C(77, 79, 84), _C(166, 31, 26),
-            _C(38, 64, 140), _C(25, 35, 70), _C(191, 179, 153), _C(60, 90, 70), _C(120, 20, 30)],
-    "truck": [_C(224, 224, 219), _C(217, 122, 26), _C(51, 89, 166), _C(140, 140, 140), _C(180, 30, 30)],
-    "bus": [_C(230, 220, 190), _C(200, 40, 35), _C(235, 235, 230), _C(60, 110, 170), _C(230, 190, 40)],
-    "train": [_C(204, 38, 38), _C(217, 217, 204), _C(230, 191, 51), _C(40, 90, 160)],
-    "glass": [_C(31, 36, 43), _C(45, 55, 65)],
-    "tyre": [_C(20, 20, 20)],
-    "cloth": [_C(26, 26, 31), _C(51, 56, 77), _C(89, 89, 97), _C(153, 153, 158), _C(128, 26, 26),
-              _C(38, 77, 128), _C(191, 179, 153), _C(77, 64, 51), _C(217, 217, 217), _C(102, 128, 77)],
-    "skin": [_C(217, 173, 140), _C(153, 115, 89), _C(102, 71, 51), _C(60, 45, 35)],
-    "metal": [_C(115, 120, 122), _C(64, 69, 71), _C(89, 102, 97), _C(140, 140, 135)],
-    "light_casing": [_C(31, 31, 31), _C(51, 51, 46), _C(204, 178, 51)],
-    "lamp_on": [_C(255, 40, 25), _C(255, 180, 25), _C(50, 255, 130)],
-    "lamp_off": [_C(40, 32, 28)],
-    "sign": [_C(26, 77, 179), _C(204, 26, 26), _C(235, 235, 235), _C(242, 204, 26), _C(30, 120, 60)],
-    "bike": [_C(26, 26, 26), _C(179, 26, 26), _C(38, 64, 153), _C(166, 166, 166), _C(38, 115, 64)],
-    "spokes": [_C(110, 110, 115)],
-    "hood": [_C(25, 25, 30)],
-}
-
-
-# ============================================================================ the scene
-
-@dataclass
-class Camera:
-    """Pinhole camera in normalised image coordinates (see the package docstring)."""
-    vx: float       # vanishing point column (fraction of width)
-    horizon: float  # horizon row (fraction of height)
-    fx: float       # focal length in widths
-    fy: float       # focal length in heights (= fx * ASPECT)
-    height: float   # metres
-
-    def project(self, points: np.ndarray) -> np.ndarray:
-        """[N, 3] street-frame points (X, Y, Z) -> [N, 2] normalised (x, y)."""
-        z = np.maximum(points[:, 2], 0.05)
-        return np.stack([self.vx + self.fx * points[:, 0] / z,
-                         self.horizon + self.fy * (self.height - points[:, 1]) / z], axis=1)
-
-
-@dataclass
-class Scene:
-    """A laid-out scene, resolution-free: convex polygons in painter's order plus a table of faces.
-
-    Face 0 is the sky (the background). Polygons with a face id of -1 are cast shadows: they only
-    darken the image and never reach the label.
-    """
-    camera: Camera
-    vertices: np.ndarray            # [N, 2] normalised (x, y) vertices of all polygons, far to near
-    polygon_offsets: np.ndarray     # [P + 1] polygon k owns vertices[offsets[k]:offsets[k + 1]]
-    polygon_face: np.ndarray        # [P] int: face id, or -1 for a shadow
-    polygon_shadow: np.ndarray      # [P] float: darkness weight of a shadow polygon
-    face_class: np.ndarray          # [F] uint8 train id (255 for the ego hood)
-    face_colour: np.ndarray         # [F, 3] material colour before style
-    face_jitter: np.ndarray         # [F, 3] standard normal colour jitter shared by one object's faces
-    face_material: np.ndarray       # [F] int
-    face_facing: np.ndarray         # [F] int
-    face_depth: np.ndarray          # [F] metres (for haze)
-    face_params: np.ndarray         # [F, 8] material parameters (facade windows, fence bars, ...)
-    sun: np.ndarray                 # [3] unit vector towards the sun
-    sky_horizon: np.ndarray         # [3] sky colour at the horizon
-    lane_lines: np.ndarray          # [L, 2] (X, dashed) road markings along the street
-    road_span: tuple                # (X left, X right) of the carriageway
-    crosswalk: tuple                # (Z near, Z far) or ()
-    rails: tuple                    # X of the tram track centre, or ()
-
-
-class _Builder:
-    """Collects faces and polygons; sorts them into painter's order (layer, then far to near)."""
-
-    def __init__(self, camera: Camera):
-        self.camera = camera
-        self.items = []  # (layer, -depth, sequence, points [n, 3], face id or -1 for a shadow, shadow weight)
-        self.faces = [dict(cls=SKY, colour=(0.5, 0.6, 0.8), jitter=np.zeros(3), material=M_SKY,
-                           facing=F_SKY, depth=1e4, params=np.zeros(8))]
-
-    def face(self, points: np.ndarray, cls: int, colour, jitter, material: int, facing: int,
-             layer: int, depth: float, params=None) -> None:
-        """One convex polygon [n, 3] in the street frame, painted as a face of class `cls`; `depth`
-        (metres) orders it within its layer and sets its haze."""
-        self.faces.append(dict(cls=cls, colour=colour, jitter=jitter, material=material, facing=facing,
-                               depth=depth, params=np.zeros(8) if params is None else params))
-        self.items.append((layer, -depth, len(self.items), points, len(self.faces) - 1, 0.0))
-
-    def shadow(self, points: np.ndarray, weight: float, layer: int, depth: float) -> None:
-        self.items.append((layer, -depth, len(self.items), points, -1, weight))
-
-    def build(self, **extra) -> Scene:
-        items = sorted(self.items, key=lambda it: it[:3])
-        counts = [len(it[3]) for it in items]
-        flat = self.camera.project(np.concatenate([it[3] for it in items]).astype(np.float64))
-        f = self.faces
-        return Scene(camera=self.camera, vertices=flat, polygon_offsets=np.concatenate([[0], np.cumsum(counts)]),
-                     polygon_face=np.array([it[4] for it in items], np.int32),
-                     polygon_shadow=np.array([it[5] for it in items], np.float32),
-                     face_class=np.array([d["cls"] for d in f], np.uint8),
-                     face_colour=np.array([d["colour"] for d in f], np.float32),
-                     face_jitter=np.array([d["jitter"] for d in f], np.float32),
-                     face_material=np.array([d["material"] for d in f], np.int64),
-                     face_facing=np.array([d["facing"] for d in f], np.int64),
-                     face_depth=np.array([d["depth"] for d in f], np.float32),
-                     face_params=np.array([d["params"] for d in f], np.float32), **extra)
-
-
-# Painter's layers: sky (background), far backdrop, ground, street walls (facades, walls, fences,
-# hedges), objects (sorted far to near), ego hood.
-L_BACKDROP, L_GROUND, L_GROUND_SHADOW, L_STREET_WALL, L_OBJECT, L_HOOD = range(6)
-
-
-# ---------------------------------------------------------------------------- shape helpers
-
-_UNIT_CIRCLES: dict[int, np.ndarray] = {}
-
-
-def _ngon(cu: float, cv: float, ru: float, rv: float, n: int = 10) -> np.ndarray:
-    """Convex n-gon approximating an ellipse in a plane's (u, v) coordinates: [n, 2]."""
-    if n not in _UNIT_CIRCLES:
-        a = np.linspace(0, 2 * np.pi, n, endpoint=False)
-        _UNIT_CIRCLES[n] = np.stack([np.cos(a), np.sin(a)], axis=1)
-    return _UNIT_CIRCLES[n] * (ru, rv) + (cu, cv)
-
-
-def _bar(u0: float, v0: float, u1: float, v1: float, thickness: float) -> np.ndarray:
-    """A straight bar of given thickness from (u0, v0) to (u1, v1): [4, 2]."""
-    d = np.array([u1 - u0, v1 - v0])
-    n = np.array([-d[1], d[0]]) / max(np.hypot(*d), 1e-9) * thickness / 2
-    return np.array([[u0, v0] + n, [u1, v1] + n, [u1, v1] - n, [u0, v0] - n])
-
-
-def _rect(u0: float, u1: float, v0: float, v1: float) -> np.ndarray:
-    return np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]], dtype=np.float64)
-
-
-def _in_plane(uv: np.ndarray, origin_x: float, origin_z: float, heading: float = 0.0) -> np.ndarray:
-    """(u, v) in a vertical plane through (X, Z) = origin whose u axis has angle `heading` from +X
-    towards +Z (0: facing the camera) -> [n, 3] street-frame points."""
-    points = np.empty((len(uv), 3))
-    points[:, 0] = origin_x + uv[:, 0] * math.cos(heading)
-    points[:, 1] = uv[:, 1]
-    points[:, 2] = origin_z + uv[:, 0] * math.sin(heading)
-    return points
-
-
-def _ground(x0: float, x1: float, z0: float, z1: float) -> np.ndarray:
-    return np.array([[x0, 0, z0], [x1, 0, z0], [x1, 0, z1], [x0, 0, z1]], dtype=np.float64)
-
-
-def _side_wall(x: float, z0: float, z1: float, y0: float, y1: float) -> np.ndarray:
-    return np.array([[x, y0, z0], [x, y1, z0], [x, y1, z1], [x, y0, z1]], dtype=np.float64)
-
-
-def _box_faces(x0, x1, y0, y1, z0, z1, camera_height: float):
-    """Visible faces of an axis-aligned box seen from (0, h, 0): [(points [4, 3], facing)]."""
-    faces = [(np.array([[x0, y0, z0], [x1, y0, z0], [x1, y1, z0], [x0, y1, z0]], float), F_FRONT)]
-    if x0 > 0:
-        faces.append((_side_wall(x0, z0, z1, y0, y1), F_LEFT))
-    elif x1 < 0:
-        faces.append((_side_wall(x1, z0, z1, y0, y1), F_RIGHT))
-    if y1 < camera_height:
-        faces.append((np.array([[x0, y1, z0], [x1, y1, z0], [x1, y1, z1], [x0, y1, z1]], float), F_TOP))
-    return faces
-
-
-class _Draw:
-    """The layout random stream plus the drawing vocabulary of the grammar."""
-
-    def __init__(self, rng: np.random.Generator, builder: _Builder, geometry: SceneGeometry):
-        self.rng = rng
-        self.b = builder
-        self.cam = builder.camera
-        self.s = geometry.object_scale
-        self.bottom = 0.97 - geometry.ego_vehicle  # lowest row where a ground contact stays visible
-        self._buffer: list = []
-
-    # Scalar draws come from a buffer refilled in blocks: one generator call per 256 numbers
-    # instead of one per number (the sequence is still fixed by the seed).
-    def _uniform(self) -> float:
-        if not self._buffer:
-            self._buffer = self.rng.random(256).tolist()[::-1]
-        return self._buffer.pop()
-
-    def u(self, lo: float, hi: float) -> float:
-        return lo + (hi - lo) * self._uniform()
-
-    def chance(self, p: float) -> bool:
-        return self._uniform() < p
-
-    def index(self, n: int) -> int:
-        return min(int(self._uniform() * n), n - 1)
-
-    def categorical(self, probabilities) -> int:
-        return int(np.searchsorted(np.cumsum(probabilities), self._uniform() * sum(probabilities), side="right"))
-
-    def pick(self, palette: str):
-        options = PALETTES[palette]
-        return options[self.index(len(options))]
-
-    def jitter(self) -> np.ndarray:
-        return self.rng.standard_normal(3)
-
-    def depth_in_view(self, x: float, near: float, far: float, margin: float = 0.04, feet: bool = False) -> float:
-        """A depth for an object at lateral X so that it stays inside the frame (and, with `feet`,
-        so that its ground contact is above the bottom edge and the ego hood): log-uniform between
-        the nearest such depth (or `near`) and `far`. One draw, whatever the camera."""
-        t = self._uniform()
-        if x > 0:
-            edge = max(1.0 - margin - self.cam.vx, 0.05)
-        else:
-            edge = max(self.cam.vx - margin, 0.05)
-        lo = max(near, self.cam.fx * abs(x) / edge)
-        if feet:
-            lo = max(lo, self.cam.fy * self.cam.height / max(self.bottom - self.cam.horizon, 0.05))
-        hi = max(far, lo * 1.05)
-        return float(lo * (hi / lo) ** t)
-
-    # -- objects standing in a vertical plane ------------------------------------------------
-    def part(self, uv, x, z, heading, cls, colour, jitter, depth, material=M_PLAIN, facing=F_FRONT):
-        self.b.face(_in_plane(uv, x, z, heading), cls, colour, jitter, material, facing, L_OBJECT, depth)
-
-    def contact_shadow(self, x, z, half_width, half_depth, depth, weight=0.7):
-        self.b.shadow(_ground(x - half_width, x + half_width, z - half_depth, z + half_depth), weight, L_OBJECT, depth)
+__all__ = ["layout_scene"]
 
 
 # ============================================================================ the scene grammar
 
-def _street(d: _Draw, content: SceneContent):
+def _street(d: Draw, content: SceneContent):
     """Carriageway, sidewalks, grass strips and the building lines on both sides. Returns the spans."""
     road_left, road_right = -d.u(3.0, 9.5), d.u(1.8, 4.8)
     walk_left, walk_right = d.u(1.8, 4.5), d.u(1.8, 4.5)
@@ -277,30 +30,30 @@ def _street(d: _Draw, content: SceneContent):
     far = end if end else 400.0
     road_colour, walk_colour, grass_colour = d.pick("asphalt"), d.pick("paving"), d.pick("grass")
     jit = d.jitter()
-    d.b.face(_ground(road_left, road_right, 0.5, far), ROAD, road_colour, jit, M_ROAD, F_GROUND, L_GROUND, 2 * far)
+    d.b.face(ground(road_left, road_right, 0.5, far), ROAD, road_colour, jit, M_ROAD, F_GROUND, L_GROUND, 2 * far)
     line_l = road_left - walk_left - grass_left
     line_r = road_right + walk_right + grass_right
     for x0, x1 in ((road_left - walk_left, road_left), (road_right, road_right + walk_right)):
-        d.b.face(_ground(x0, x1, 0.5, far), SIDEWALK, walk_colour, jit, M_PAVING, F_GROUND, L_GROUND, 2 * far)
+        d.b.face(ground(x0, x1, 0.5, far), SIDEWALK, walk_colour, jit, M_PAVING, F_GROUND, L_GROUND, 2 * far)
     # kerbs: the sidewalk's 12 cm step faces the road
-    d.b.face(_side_wall(road_left, 0.5, far, 0, 0.12), SIDEWALK, walk_colour, jit, M_PAVING, F_RIGHT, L_GROUND, far)
-    d.b.face(_side_wall(road_right, 0.5, far, 0, 0.12), SIDEWALK, walk_colour, jit, M_PAVING, F_LEFT, L_GROUND, far)
+    d.b.face(side_wall(road_left, 0.5, far, 0, 0.12), SIDEWALK, walk_colour, jit, M_PAVING, F_RIGHT, L_GROUND, far)
+    d.b.face(side_wall(road_right, 0.5, far, 0, 0.12), SIDEWALK, walk_colour, jit, M_PAVING, F_LEFT, L_GROUND, far)
     if grass_left:
-        d.b.face(_ground(line_l, road_left - walk_left, 0.5, far), TERRAIN, grass_colour, d.jitter(), M_GRASS, F_GROUND, L_GROUND, 2 * far)
+        d.b.face(ground(line_l, road_left - walk_left, 0.5, far), TERRAIN, grass_colour, d.jitter(), M_GRASS, F_GROUND, L_GROUND, 2 * far)
     if grass_right:
-        d.b.face(_ground(road_right + walk_right, line_r, 0.5, far), TERRAIN, grass_colour, d.jitter(), M_GRASS, F_GROUND, L_GROUND, 2 * far)
+        d.b.face(ground(road_right + walk_right, line_r, 0.5, far), TERRAIN, grass_colour, d.jitter(), M_GRASS, F_GROUND, L_GROUND, 2 * far)
     return dict(road=(road_left, road_right), walk=(walk_left, walk_right), line=(line_l, line_r),
                 grass=(grass_left, grass_right), end=end, far=far)
 
 
-def _facade_params(d: _Draw, plane_kind: int, plane_value: float, u_offset: float) -> np.ndarray:
+def _facade_params(d: Draw, plane_kind: int, plane_value: float, u_offset: float) -> np.ndarray:
     """Window grid of a facade: plane (0: X = value, 1: Z = value), u offset of the grid, spacing
     along u and v (metres), window share along u and v, ground-floor (shop) height or 0."""
     return np.array([plane_kind, plane_value, u_offset, d.u(2.4, 4.0), d.u(2.9, 3.6), d.u(0.35, 0.6),
                      d.u(0.4, 0.62), d.u(3.0, 4.5) if d.chance(0.6) else 0.0], np.float32)
 
 
-def _backdrop(d: _Draw, street: dict) -> None:
+def _backdrop(d: Draw, street: dict) -> None:
     """What closes the view: a building across the street's end, or a distant skyline / tree line."""
     if street["end"]:
         z = street["end"]
@@ -324,7 +77,7 @@ def _backdrop(d: _Draw, street: dict) -> None:
             x += w
 
 
-def _street_walls(d: _Draw, street: dict, sun: np.ndarray) -> None:
+def _street_walls(d: Draw, street: dict, sun: np.ndarray) -> None:
     """Both sides of the street, segment by segment along Z: buildings, parks, walls, fences, side streets."""
     for side, line in ((-1, street["line"][0]), (1, street["line"][1])):
         facing = F_RIGHT if side < 0 else F_LEFT  # the wall's normal points at the street centre
@@ -338,7 +91,7 @@ def _street_walls(d: _Draw, street: dict, sun: np.ndarray) -> None:
             height = d.u(7, 26)
             if kind == 4:  # a side street: the carriageway turns off; across it, the next block's end wall
                 x_far = line + side * d.u(14, 30)
-                d.b.face(_ground(min(line, x_far), max(line, x_far), z + 1, z1 - 1), ROAD, d.pick("asphalt"),
+                d.b.face(ground(min(line, x_far), max(line, x_far), z + 1, z1 - 1), ROAD, d.pick("asphalt"),
                          d.jitter(), M_ROAD, F_GROUND, L_GROUND, 2 * street["far"])
                 end_wall = np.array([[line, 0, z1], [x_far, 0, z1], [x_far, height, z1], [line, height, z1]], float)
                 d.b.face(end_wall, BUILDING, d.pick("facade"), d.jitter(), M_FACADE, F_FRONT, L_STREET_WALL,
@@ -346,32 +99,32 @@ def _street_walls(d: _Draw, street: dict, sun: np.ndarray) -> None:
                 z = z1
                 continue
             if kind == 0:
-                d.b.face(_side_wall(x, z, z1, 0, height), BUILDING, d.pick("facade"), d.jitter(), M_FACADE,
+                d.b.face(side_wall(x, z, z1, 0, height), BUILDING, d.pick("facade"), d.jitter(), M_FACADE,
                          facing, L_STREET_WALL, z1 + 50 * setback, params=_facade_params(d, 0, x, z))
             else:  # a park or yard behind a hedge, wall or fence: trees stand behind it
                 back = x + side * d.u(1.0, 5.0)
                 if kind == 1 or d.chance(0.5):
                     _tree_wall(d, back, z, z1, d.u(5, 12), facing)
                 else:
-                    d.b.face(_side_wall(back + side * 4, z, z1, 0, height), BUILDING, d.pick("facade"), d.jitter(),
+                    d.b.face(side_wall(back + side * 4, z, z1, 0, height), BUILDING, d.pick("facade"), d.jitter(),
                              M_FACADE, facing, L_STREET_WALL, z1 + 60, params=_facade_params(d, 0, back + side * 4, z))
-                d.b.face(_ground(min(line, back), max(line, back), z, z1), TERRAIN, d.pick("grass"), d.jitter(),
+                d.b.face(ground(min(line, back), max(line, back), z, z1), TERRAIN, d.pick("grass"), d.jitter(),
                          M_GRASS, F_GROUND, L_GROUND, street["far"])
                 if kind == 2:
-                    d.b.face(_side_wall(x, z, z1, 0, d.u(0.8, 2.4)), WALL, d.pick("wall"), d.jitter(), M_WALL,
+                    d.b.face(side_wall(x, z, z1, 0, d.u(0.8, 2.4)), WALL, d.pick("wall"), d.jitter(), M_WALL,
                              facing, L_STREET_WALL, z1, params=np.array([0, x, z, 0.35, 0.25, 0, 0, 0], np.float32))
                 elif kind == 3:
-                    d.b.face(_side_wall(x, z, z1, 0, d.u(1.0, 2.2)), FENCE, d.pick("fence"), d.jitter(), M_FENCE,
+                    d.b.face(side_wall(x, z, z1, 0, d.u(1.0, 2.2)), FENCE, d.pick("fence"), d.jitter(), M_FENCE,
                              facing, L_STREET_WALL, z1, params=np.array([0, x, z, d.u(0.12, 0.3), 0, 0, 0, 0], np.float32))
             # buildings cast their shadow across the street on the side away from the sun
             if kind == 0 and sun[0] * side < 0:
                 reach = height * abs(sun[0]) / max(sun[1], 0.2)
                 x_shadow = line - side * reach
-                d.b.shadow(_ground(min(line, x_shadow), max(line, x_shadow), z, z1), 1.0, L_GROUND_SHADOW, z1)
+                d.b.shadow(ground(min(line, x_shadow), max(line, x_shadow), z, z1), 1.0, L_GROUND_SHADOW, z1)
             z = z1
 
 
-def _tree_wall(d: _Draw, x: float, z0: float, z1: float, height: float, facing: int) -> None:
+def _tree_wall(d: Draw, x: float, z0: float, z1: float, height: float, facing: int) -> None:
     """A row of tree crowns seen from the street: vertical strips with ragged tops (vegetation)."""
     colour, jit = d.pick("foliage"), d.jitter()
     n = int(min(max((z1 - z0) / 4, 2), 12))
@@ -382,18 +135,18 @@ def _tree_wall(d: _Draw, x: float, z0: float, z1: float, height: float, facing: 
         d.b.face(pts, VEGETATION, colour, jit, M_FOLIAGE, facing, L_STREET_WALL, z1 + 10)
 
 
-def _tree(d: _Draw, x: float, z: float) -> None:
+def _tree(d: Draw, x: float, z: float) -> None:
     s = d.s * d.u(0.8, 1.25)
     trunk_h, crown = 2.6 * s, d.u(1.4, 2.4) * s
-    d.part(_rect(-0.18 * s, 0.18 * s, 0, trunk_h + crown * 0.5), x, z, 0, VEGETATION, d.pick("trunk"), d.jitter(), z)
+    d.part(rect(-0.18 * s, 0.18 * s, 0, trunk_h + crown * 0.5), x, z, 0, VEGETATION, d.pick("trunk"), d.jitter(), z)
     colour, jit = d.pick("foliage"), d.jitter()
     for du, dv, r in ((0, 0.9, 1.0), (-0.55, 0.55, 0.75), (0.55, 0.6, 0.75), (0.1, 1.45, 0.7)):
         ru = r * crown * d.u(0.85, 1.15)
-        d.part(_ngon(du * crown, trunk_h + dv * crown, ru, ru * 0.95, 9), x, z, 0, VEGETATION, colour, jit, z,
+        d.part(ngon(du * crown, trunk_h + dv * crown, ru, ru * 0.95, 9), x, z, 0, VEGETATION, colour, jit, z,
                material=M_FOLIAGE)
 
 
-def _car(d: _Draw, x: float, z: float, oncoming: bool) -> float:
+def _car(d: Draw, x: float, z: float, oncoming: bool) -> float:
     """A car as two boxes (body, glass cabin) with wheels and lamps. Returns its length."""
     s = d.s
     w, length, h_body = d.u(1.7, 1.95) * s, d.u(3.9, 4.9) * s, d.u(0.85, 1.05) * s
@@ -402,11 +155,11 @@ def _car(d: _Draw, x: float, z: float, oncoming: bool) -> float:
     x0, x1, z1 = x - w / 2, x + w / 2, z + length
     depth = z + length / 2
     d.contact_shadow(x, depth, w / 2 + 0.15, length / 2 + 0.2, depth, 0.8)
-    for pts, facing in _box_faces(x0, x1, 0.25 * s, h_body, z, z1, d.cam.height):
+    for pts, facing in box_faces(x0, x1, 0.25 * s, h_body, z, z1, d.cam.height):
         d.b.face(pts, CAR, colour, jit, M_PLAIN, facing, L_OBJECT, depth)
     inset = 0.12 * s
     cab_z0, cab_z1 = z + length * d.u(0.22, 0.3), z + length * d.u(0.7, 0.78)
-    for pts, facing in _box_faces(x0 + inset, x1 - inset, h_body, h_cab, cab_z0, cab_z1, d.cam.height):
+    for pts, facing in box_faces(x0 + inset, x1 - inset, h_body, h_cab, cab_z0, cab_z1, d.cam.height):
         d.b.face(pts, CAR, glass if facing != F_TOP else colour, jit, M_GLASS if facing != F_TOP else M_PLAIN,
                  facing, L_OBJECT, depth)
     # wheels on the visible side, lamps and the dark gap under the bumper on the front face
@@ -414,7 +167,7 @@ def _car(d: _Draw, x: float, z: float, oncoming: bool) -> float:
     side_x = x0 if x0 > 0 else (x1 if x1 < 0 else None)
     if side_x is not None:
         for wz in (z + 0.8 * s, z1 - 0.8 * s):
-            wheel = _ngon(wz, 0.33 * s, 0.33 * s, 0.33 * s, 8)
+            wheel = ngon(wz, 0.33 * s, 0.33 * s, 0.33 * s, 8)
             pts = np.stack([np.full(8, side_x), wheel[:, 1], wheel[:, 0]], axis=1)
             d.b.face(pts, CAR, tyre, jit, M_PLAIN, F_LEFT if x0 > 0 else F_RIGHT, L_OBJECT, depth)
     for u0, u1 in ((0.05, 0.3), (w / s - 0.3, w / s - 0.05)):
@@ -427,7 +180,7 @@ def _car(d: _Draw, x: float, z: float, oncoming: bool) -> float:
     return length
 
 
-def _big_vehicle(d: _Draw, x: float, z: float, cls: int) -> float:
+def _big_vehicle(d: Draw, x: float, z: float, cls: int) -> float:
     """Truck (cab + cargo box), bus or tram (stacked boxes with a window band). Returns its length."""
     s = d.s
     jit, glass, tyre = d.jitter(), d.pick("glass"), d.pick("tyre")
@@ -448,14 +201,14 @@ def _big_vehicle(d: _Draw, x: float, z: float, cls: int) -> float:
     d.contact_shadow(x, z + length / 2, w / 2 + 0.2, length / 2 + 0.2, depth, 0.8)
     x0, x1 = x - w / 2, x + w / 2
     for y0, y1, col, mat in bands:
-        for pts, facing in _box_faces(x0, x1, y0, y1, z, z + length, d.cam.height if y1 >= h - 1e-6 else -1):
+        for pts, facing in box_faces(x0, x1, y0, y1, z, z + length, d.cam.height if y1 >= h - 1e-6 else -1):
             d.b.face(pts, cls, col, jit, mat, facing, L_OBJECT, depth)
     d.b.face(np.array([[x0, 0, z], [x1, 0, z], [x1, bands[0][0], z], [x0, bands[0][0], z]]), cls, tyre, jit,
              M_PLAIN, F_FRONT, L_OBJECT, depth)
     return length
 
 
-def _person(d: _Draw, x: float, z: float) -> None:
+def _person(d: Draw, x: float, z: float) -> None:
     """A pedestrian facing the camera: legs (walking stride), torso, arms and head."""
     h = d.u(1.55, 1.92) * d.s
     cloth_top, cloth_legs, skin = d.pick("cloth"), d.pick("cloth"), d.pick("skin")
@@ -463,17 +216,17 @@ def _person(d: _Draw, x: float, z: float) -> None:
     stride = d.u(-0.12, 0.12) * h
     d.contact_shadow(x, z, 0.35 * h, 0.25, z, 0.6)
     for sign in (-1, 1):
-        d.part(_bar(sign * 0.06 * h, 0.47 * h, sign * 0.06 * h + sign * stride, 0.0, 0.12 * h), x, z, 0, PERSON,
+        d.part(bar(sign * 0.06 * h, 0.47 * h, sign * 0.06 * h + sign * stride, 0.0, 0.12 * h), x, z, 0, PERSON,
                cloth_legs, jit, z)
     torso = np.array([[-0.11 * h, 0.46 * h], [0.11 * h, 0.46 * h], [0.14 * h, 0.8 * h], [-0.14 * h, 0.8 * h]])
     d.part(torso, x, z, 0, PERSON, cloth_top, jit, z)
     for sign in (-1, 1):
-        d.part(_bar(sign * 0.16 * h, 0.78 * h, sign * (0.17 * h + abs(stride) * 0.3), 0.47 * h, 0.065 * h), x, z,
+        d.part(bar(sign * 0.16 * h, 0.78 * h, sign * (0.17 * h + abs(stride) * 0.3), 0.47 * h, 0.065 * h), x, z,
                0, PERSON, cloth_top, jit, z)
-    d.part(_ngon(0, 0.885 * h, 0.07 * h, 0.075 * h, 8), x, z, 0, PERSON, skin, jit, z)
+    d.part(ngon(0, 0.885 * h, 0.07 * h, 0.075 * h, 8), x, z, 0, PERSON, skin, jit, z)
 
 
-def _two_wheeler(d: _Draw, x: float, z: float, heading: float, motorcycle: bool, with_rider: bool) -> None:
+def _two_wheeler(d: Draw, x: float, z: float, heading: float, motorcycle: bool, with_rider: bool) -> None:
     """A bicycle or motorcycle seen from its side, in a vertical plane turned by `heading`, with or
     without a rider on it (a rider is never drawn without one)."""
     s = d.s
@@ -491,21 +244,21 @@ def _two_wheeler(d: _Draw, x: float, z: float, heading: float, motorcycle: bool,
         d.part(uv, x, z, heading, c, colour, jit, z, material)
 
     for wu in (-base_u, base_u):
-        part(_ngon(wu, r, r, r, 12), cls, tyre)
-        part(_ngon(wu, r, r * (0.45 if motorcycle else 0.8), r * (0.45 if motorcycle else 0.8), 10), cls, spokes)
+        part(ngon(wu, r, r, r, 12), cls, tyre)
+        part(ngon(wu, r, r * (0.45 if motorcycle else 0.8), r * (0.45 if motorcycle else 0.8), 10), cls, spokes)
     if motorcycle:
         part(np.array([[-0.45, 0.35], [0.35, 0.3], [0.5, 0.7], [-0.35, 0.75]]) * s, cls, d.pick("metal"))
         part(np.array([[-0.6, 0.7], [0.45, 0.68], [0.55, 0.95], [-0.5, 0.92]]) * s, cls, base)
-        part(_bar(0.45 * s, 0.95 * s, base_u, r, 0.1 * s), cls, d.pick("metal"))
-        part(_bar(0.4 * s, 1.05 * s, 0.6 * s, 1.1 * s, 0.08 * s), cls, tyre)
+        part(bar(0.45 * s, 0.95 * s, base_u, r, 0.1 * s), cls, d.pick("metal"))
+        part(bar(0.4 * s, 1.05 * s, 0.6 * s, 1.1 * s, 0.08 * s), cls, tyre)
     else:
         t = 0.075 * s
         for (u0, v0), (u1, v1) in (((-0.08, 0.36), (-0.2, 0.92)), ((-0.2, 0.88), (0.36, 0.9)), ((0.0, 0.36), (0.36, 0.86)),
                                    ((-base_u / s, r / s), (0.0, 0.36)), ((-base_u / s, r / s), (-0.2, 0.88)),
                                    ((0.36, 0.9), (base_u / s, r / s)), ((0.34, 0.9), (0.32, 1.05))):
-            part(_bar(u0 * s, v0 * s, u1 * s, v1 * s, t), cls, base)
-        part(_rect(-0.3 * s, -0.08 * s, 0.92 * s, 0.99 * s), cls, tyre)
-        part(_bar(0.24 * s, 1.06 * s, 0.42 * s, 1.05 * s, 0.06 * s), cls, tyre)
+            part(bar(u0 * s, v0 * s, u1 * s, v1 * s, t), cls, base)
+        part(rect(-0.3 * s, -0.08 * s, 0.92 * s, 0.99 * s), cls, tyre)
+        part(bar(0.24 * s, 1.06 * s, 0.42 * s, 1.05 * s, 0.06 * s), cls, tyre)
     if not with_rider:
         return
     top, legs, skin = d.pick("cloth"), d.pick("cloth"), d.pick("skin")
@@ -516,34 +269,34 @@ def _two_wheeler(d: _Draw, x: float, z: float, heading: float, motorcycle: bool,
     shoulder = (seat[0] + lean * s, seat[1] + 0.58 * s)
     knee = (seat[0] + 0.38 * s, seat[1] - 0.2 * s)
     foot = (knee[0] - 0.05 * s, (0.45 if motorcycle else 0.3) * s)
-    part(_bar(*seat, *knee, 0.16 * s), RIDER, legs)
-    part(_bar(*knee, *foot, 0.13 * s), RIDER, legs)
-    part(_bar(seat[0], seat[1] - 0.03 * s, shoulder[0], shoulder[1], 0.3 * s), RIDER, top)
-    part(_bar(*shoulder, *hand, 0.1 * s), RIDER, top)
+    part(bar(*seat, *knee, 0.16 * s), RIDER, legs)
+    part(bar(*knee, *foot, 0.13 * s), RIDER, legs)
+    part(bar(seat[0], seat[1] - 0.03 * s, shoulder[0], shoulder[1], 0.3 * s), RIDER, top)
+    part(bar(*shoulder, *hand, 0.1 * s), RIDER, top)
     hr = (0.14 if motorcycle else 0.11) * s
-    part(_ngon(shoulder[0] + 0.06 * s, shoulder[1] + hr + 0.04 * s, hr, hr * 1.05, 8), RIDER, head)
+    part(ngon(shoulder[0] + 0.06 * s, shoulder[1] + hr + 0.04 * s, hr, hr * 1.05, 8), RIDER, head)
 
 
-def _signal_pole(d: _Draw, x: float, z: float, toward_road: float, want_light: bool, want_sign: bool) -> None:
+def _signal_pole(d: Draw, x: float, z: float, toward_road: float, want_light: bool, want_sign: bool) -> None:
     """A pole carrying a traffic light (on top or on an arm over the road) and/or a traffic sign."""
     s = d.s
     width, height = d.u(0.24, 0.32) * s, d.u(3.4, 5.6) * s
     pole_colour, jit = d.pick("metal"), d.jitter()
-    d.part(_rect(-width / 2, width / 2, 0, height), x, z, 0, POLE, pole_colour, jit, z)
+    d.part(rect(-width / 2, width / 2, 0, height), x, z, 0, POLE, pole_colour, jit, z)
     if want_light:
         cu, top = 0.0, height
         if d.chance(0.35):  # an arm reaching over the carriageway, the light hanging from its end
             reach = d.u(1.5, 3.5) * s * toward_road
-            d.part(_bar(0, height - 0.15 * s, reach, height - 0.15 * s, 0.16 * s), x, z, 0, POLE, pole_colour, jit, z)
+            d.part(bar(0, height - 0.15 * s, reach, height - 0.15 * s, 0.16 * s), x, z, 0, POLE, pole_colour, jit, z)
             cu, top = reach, height - 0.2 * s
         lw, lh = d.u(0.5, 0.62) * s, d.u(1.2, 1.5) * s  # larger than life: still a few pixels at 64x128
         casing = d.pick("light_casing")
-        d.part(_rect(cu - lw / 2, cu + lw / 2, top - lh, top), x, z, 0, LIGHT, casing, jit, z)
+        d.part(rect(cu - lw / 2, cu + lw / 2, top - lh, top), x, z, 0, LIGHT, casing, jit, z)
         if d.chance(0.8):  # we see its lamps; otherwise its back
             lit = int(d.index(3))
             for k in range(3):
                 colour = PALETTES["lamp_on"][k] if k == lit else PALETTES["lamp_off"][0]
-                d.part(_ngon(cu, top - lh * (0.2 + 0.3 * k), lw * 0.32, lw * 0.32, 8), x, z, 0, LIGHT, colour,
+                d.part(ngon(cu, top - lh * (0.2 + 0.3 * k), lw * 0.32, lw * 0.32, 8), x, z, 0, LIGHT, colour,
                        np.zeros(3), z, M_LAMP if k == lit else M_PLAIN, F_EMIT if k == lit else F_FRONT)
     if want_sign:
         size = d.u(0.8, 1.1) * s
@@ -551,31 +304,31 @@ def _signal_pole(d: _Draw, x: float, z: float, toward_road: float, want_light: b
         kind = int(d.index(4))
         outer, inner = d.pick("sign"), d.pick("sign")
         if kind == 0:
-            shapes = (_ngon(0, v, size / 2, size / 2, 10), _ngon(0, v, size * 0.36, size * 0.36, 10))
+            shapes = (ngon(0, v, size / 2, size / 2, 10), ngon(0, v, size * 0.36, size * 0.36, 10))
         elif kind == 1:
             tri = np.array([[-size / 2, v + size * 0.4], [size / 2, v + size * 0.4], [0, v - size * 0.45]])
             shapes = (tri, (tri - [0, v]) * 0.62 + [0, v + 0.02 * size])
         elif kind == 2:
-            shapes = (_rect(-size / 2, size / 2, v - size * 0.4, v + size * 0.4),
-                      _rect(-size * 0.4, size * 0.4, v - size * 0.3, v + size * 0.3))
+            shapes = (rect(-size / 2, size / 2, v - size * 0.4, v + size * 0.4),
+                      rect(-size * 0.4, size * 0.4, v - size * 0.3, v + size * 0.3))
         else:
-            shapes = (_ngon(0, v, size * 0.55, size * 0.55, 4), _ngon(0, v, size * 0.38, size * 0.38, 4))
+            shapes = (ngon(0, v, size * 0.55, size * 0.55, 4), ngon(0, v, size * 0.38, size * 0.38, 4))
         d.part(shapes[0], x, z, 0, SIGN, outer, jit, z)
         d.part(shapes[1], x, z, 0, SIGN, inner if inner != outer else PALETTES["sign"][2], jit, z)
 
 
-def _lamp_post(d: _Draw, x: float, z: float, toward_road: float) -> None:
+def _lamp_post(d: Draw, x: float, z: float, toward_road: float) -> None:
     s = d.s
     height, colour, jit = d.u(6.0, 8.5) * s, d.pick("metal"), d.jitter()
-    d.part(_rect(-0.13 * s, 0.13 * s, 0, height), x, z, 0, POLE, colour, jit, z)
+    d.part(rect(-0.13 * s, 0.13 * s, 0, height), x, z, 0, POLE, colour, jit, z)
     reach = d.u(0.8, 1.8) * s * toward_road
-    d.part(_bar(0, height, reach, height + 0.25 * s, 0.14 * s), x, z, 0, POLE, colour, jit, z)
-    d.part(_rect(reach - 0.35 * s * toward_road, reach + 0.1 * s * toward_road, height + 0.05 * s, height + 0.32 * s) if toward_road > 0
-           else _rect(reach - 0.1 * s, reach + 0.35 * s, height + 0.05 * s, height + 0.32 * s),
+    d.part(bar(0, height, reach, height + 0.25 * s, 0.14 * s), x, z, 0, POLE, colour, jit, z)
+    d.part(rect(reach - 0.35 * s * toward_road, reach + 0.1 * s * toward_road, height + 0.05 * s, height + 0.32 * s) if toward_road > 0
+           else rect(reach - 0.1 * s, reach + 0.35 * s, height + 0.05 * s, height + 0.32 * s),
            x, z, 0, POLE, colour, jit, z)
 
 
-def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
+def _objects(d: Draw, street: dict, content: SceneContent) -> dict:
     """Everything standing in the street, placed on the ground plane inside the camera's view."""
     (road_l, road_r), (walk_l, walk_r) = street["road"], street["walk"]
     far = street["end"] - 3 if street["end"] else 120.0
@@ -707,7 +460,7 @@ def _objects(d: _Draw, street: dict, content: SceneContent) -> dict:
     return extras
 
 
-def _ego_hood(d: _Draw, height: float) -> None:
+def _ego_hood(d: Draw, height: float) -> None:
     """The bonnet of the recording car along the bottom edge (labelled ignore, like Cityscapes)."""
     if height <= 0:
         return
@@ -730,7 +483,7 @@ def layout_scene(domain: DomainConfig, rng: np.random.Generator) -> Scene:
     vx = float(np.clip(0.5 + g.yaw_jitter * rng.standard_normal(), 0.2, 0.8))
     camera = Camera(vx=vx, horizon=horizon, fx=g.focal, fy=g.focal * ASPECT,
                     height=g.camera_height * float(np.exp(0.05 * rng.standard_normal())))
-    d = _Draw(rng, _Builder(camera), g)
+    d = Draw(rng, Builder(camera), g)
     sky = int(rng.integers(len(PALETTES["sky"])))
     d.b.faces[0]["colour"] = PALETTES["sky"][sky]
     d.b.faces[0]["jitter"] = d.jitter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .layout import Scene
+from .scene import Scene
 
 __all__ = ["rasterise", "render_label"]
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 
 from .domains import SceneStyle
-from .layout import (F_EMIT, F_SKY, M_FACADE, M_FENCE, M_FOLIAGE, M_GLASS, M_LAMP, M_PAVING, M_ROAD, M_SKY,
+from .scene import (F_EMIT, F_SKY, M_FACADE, M_FENCE, M_FOLIAGE, M_GLASS, M_LAMP, M_PAVING, M_ROAD, M_SKY,
                      M_WALL, PALETTES, Scene)
 
 __all__ = ["render_image"]

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import export_weights
-from .config import load_config
+from ..checkpoint import export_weights
+from ..config import load_config
 
 # The loss terms of the DISE stage: the UDA step with the paper's cycle, self-training and content
 # transfer switched off (the zero-style loss is left to the config).
@@ -35,10 +35,10 @@ def pretrain_seed(config: str, out: Path, seed: int, overrides=(), source_only_i
     source_only_iterations > 0: a first phase trains the segmentation network alone on the labelled
     source for that many iterations (out/source_only), and the DISE stage starts from its weights
     with a fresh schedule; a finished first phase is kept, its checkpoint removed at the end."""
-    from .checkpoint import load_checkpoint
-    from .evaluation import benchmark_style_measurements
-    from .models import build_model
-    from .training import train
+    from ..checkpoint import load_checkpoint
+    from ..evaluation import benchmark_style_measurements
+    from ..models import build_model
+    from ..training import train
 
     summary_file = out / "pretrain.json"
     if summary_file.is_file() and (out / "model.pt").is_file():

@@ -1,5 +1,5 @@
 """Execute the series' notebooks in place, top to bottom in a fresh kernel, as they are committed:
-`python -m zsct_lib.execute [NOTEBOOK ...]` (`make notebooks`; all of notebooks/ by default). Prints
+`python -m zsct_lib.classroom.execute [NOTEBOOK ...]` (`make notebooks`; all of notebooks/ by default). Prints
 each notebook's wall time (the "Run All" minutes of docs/teachers.md) and the errors it raised; keeps
 no per-cell execution timestamps or saved widget state (noise in every diff). A notebook that raises
 is still written, so that its error can be read, and the command exits 1."""
@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+from ..paths import PACKAGE_ROOT
+
+NOTEBOOKS_DIR = PACKAGE_ROOT / "notebooks"
 
 
 def execute_notebook(path: Path, timeout: int = 900) -> tuple[float, list[str]]:
@@ -34,7 +36,7 @@ def execute_notebook(path: Path, timeout: int = 900) -> tuple[float, list[str]]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m zsct_lib.execute", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m zsct_lib.classroom.execute", description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
     parser.add_argument("--timeout", type=int, default=900, help="seconds a cell may run (default 900)")
     args = parser.parse_args(argv)

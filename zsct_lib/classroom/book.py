@@ -1,10 +1,10 @@
 """The book: the series and its report as a static HTML site that reads with no network (Sphinx, myst-nb and
 sphinx-book-theme; this module only drives them).
 
-    python -m zsct_lib.book --out book        # then open book/index.html  (`make book`)
+    python -m zsct_lib.classroom.book --out book        # then open book/index.html  (`make book`)
 
 The site is built from docs/ (conf.py, the contents page, the report pages under docs/report/ and any other
-page there) and from the student edition of notebooks/ (`zsct_lib.student`: no solution cells, the exercise
+page there) and from the student edition of notebooks/ (`zsct_lib.classroom.student`: no solution cells, the exercise
 checks without their saved output), written beside the pages under notebooks/. Nothing is executed: the
 pages show the committed outputs. Widget outputs, dead on a static page, become a one-line note (each widget
 of the series has a static figure in a neighbouring cell), and cell tags are dropped.
@@ -34,7 +34,7 @@ from .student import NOTEBOOKS_DIR, student_notebook
 
 DEFAULT_OUT = "book"
 DOCS_DIR = NOTEBOOKS_DIR.parent / "docs"
-PROG = "python -m zsct_lib.book"
+PROG = "python -m zsct_lib.classroom.book"
 MARKER = ".zsct-book"                 # marks a folder this module built, and so may replace
 MATHJAX_DIR = "_static/mathjax"
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"

@@ -25,12 +25,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .checkpoint import read_checkpoint
-from .content_transfer import transfer_mask
-from .context_transfer import align_to_target_ground, ground_top_row, standing_on_ground
-from .evaluation import confusion_matrix, summarize
-from .labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, SKY, TAIL_CLASSES, TWO_WHEELER_CLASSES, isin_classes
-from .pseudo import mpt_pseudo_label
+from ..checkpoint import read_checkpoint
+from ..content_transfer import transfer_mask
+from ..context_transfer import align_to_target_ground, ground_top_row, standing_on_ground
+from ..evaluation import confusion_matrix, summarize
+from ..labels import CLASS_NAMES, IGNORE_INDEX, NUM_CLASSES, SKY, TAIL_CLASSES, TWO_WHEELER_CLASSES, isin_classes
+from ..pseudo import mpt_pseudo_label
 
 # ================================================================== running a model once
 
@@ -92,7 +92,7 @@ def translate_pair(model, source: torch.Tensor, target: torch.Tensor) -> dict:
 
 
 def _knob_fields():
-    from .data.benchmark import SceneGeometry, SceneStyle
+    from ..data.benchmark import SceneGeometry, SceneStyle
 
     return ({f.name for f in dataclasses.fields(SceneStyle)}, {f.name for f in dataclasses.fields(SceneGeometry)})
 
@@ -105,7 +105,7 @@ def scene_with_knobs(benchmark="gta_like", domain: str = "target", index: int = 
     or SceneGeometry (horizon, camera_height, focal, object_scale, ...); the others keep the domain's
     values. The layout of the scene does not depend on them, so one scene can be redrawn knob by knob.
     """
-    from .data.benchmark import generate_scene, get_benchmark
+    from ..data.benchmark import generate_scene, get_benchmark
 
     style_fields, geometry_fields = _knob_fields()
     unknown = sorted(set(knobs) - style_fields - geometry_fields)
@@ -288,7 +288,7 @@ def style_steering_sentence(name: str, measured: dict, effect: float = 0.01, cor
 
 def step_sentence(summary: dict, row: str, baseline: str, key: str = "miou") -> str | None:
     """One step of a study (`baseline` -> `row`) on `key`, from its per-seed paired differences, in words."""
-    from .paired import paired_difference
+    from ..experiments.paired import paired_difference
 
     d = paired_difference(summary, row, baseline, key)
     if d is None:
@@ -304,7 +304,7 @@ def study_findings(summary: dict) -> str:
     """What an ablation study (`zsct ablate --study`'s ablation.json) finds, in a few sentences: the share
     of the NonAdapt -> Oracle gap the full method closes, and what self-training and content transfer do
     to mIoU and mIoU_tail, each from the per-seed paired differences (experiments.paired_difference)."""
-    from .paired import gap_closed
+    from ..experiments.paired import gap_closed
 
     lines = []
     closed, closed_tail = gap_closed(summary, "+Out"), gap_closed(summary, "+Out", "miou_tail")

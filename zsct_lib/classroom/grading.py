@@ -54,7 +54,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from types import ModuleType
 
-from .paths import write_text_atomically
+from ..paths import write_text_atomically
 
 STATUSES = ("PASSED", "NOT YET", "refused", "missing", "error", "timeout")
 RESULT_MIME = "application/vnd.zsct.grade+json"       # how kernel_check's result travels back
@@ -260,7 +260,7 @@ def grade_notebook(student: str, path: Path, notebook, timeout: float = 300.0, a
 
     exercises = exercises_of(notebook)
     if not exercises:
-        return [Grade(student, path.name, "-", "missing", "no exercise of zsct_lib.exercises in this notebook", 0, 0)]
+        return [Grade(student, path.name, "-", "missing", "no exercise of zsct_lib.classroom.exercises in this notebook", 0, 0)]
     run = cells_to_run(notebook, exercises, all_cells)
     # Copies run: nbclient writes outputs and timings into the cells it executes.
     work = nbformat.v4.new_notebook(cells=[copy.deepcopy(notebook.cells[i]) for i in run])
@@ -285,7 +285,7 @@ def grade_notebook(student: str, path: Path, notebook, timeout: float = 300.0, a
                     for name in exercises:
                         where = f"while checking my_{name}"
                         check = nbformat.v4.new_code_cell(
-                            "from zsct_lib.grading import kernel_check as _zsct_kernel_check\n"
+                            "from zsct_lib.classroom.grading import kernel_check as _zsct_kernel_check\n"
                             f"_zsct_kernel_check({name!r}, globals())")
                         work.cells.append(check)
                         _execute(client, check, len(work.cells) - 1, deadline)
@@ -389,11 +389,11 @@ def kernel_check(exercise: str, namespace: dict) -> dict:
 
 def library_function(exercise: str):
     """The library function that exercises.check_<exercise> compares with: the one of the same name in
-    the library modules that zsct_lib.exercises imports."""
+    the library modules that zsct_lib.classroom.exercises imports."""
     from . import exercises
 
     for module in vars(exercises).values():
-        if isinstance(module, ModuleType) and module.__name__.startswith(f"{__package__}."):
+        if isinstance(module, ModuleType) and module.__name__.startswith(__name__.split(".")[0] + "."):
             if callable(getattr(module, exercise, None)):
                 return getattr(module, exercise)
     raise LookupError(f"no library function {exercise} behind exercises.check_{exercise}")

@@ -19,11 +19,11 @@ import torch
 from matplotlib.figure import Figure
 
 from .analysis import per_image_scores, predict_logits, predict_probabilities, pseudo_label_quality
-from .content_transfer import head_mask, plain_tail_mask, source_tail_mask, tail_pixel_count, transfer_batch
-from .labels import CLASS_NAMES, IGNORE_INDEX, PALETTE, TAIL_CLASSES, colorize
+from ..content_transfer import head_mask, plain_tail_mask, source_tail_mask, tail_pixel_count, transfer_batch
+from ..labels import CLASS_NAMES, IGNORE_INDEX, PALETTE, TAIL_CLASSES, colorize
 from .plotting import (FONT_SIZE, MAX_WIDTH, chars_per_line, class_legend, format_percent, mask_rgb, present_classes,
                        show_panel, to_rgb, wrap_text)
-from .pseudo import class_thresholds, mpt_pseudo_label
+from ..pseudo import class_thresholds, mpt_pseudo_label
 
 
 def _display_in(output, fig):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import content_transfer, evaluation, losses, pseudo
-from .labels import IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES
-from .training import schedule
+from .. import content_transfer, evaluation, losses, pseudo
+from ..labels import IGNORE_INDEX, NUM_CLASSES, TAIL_CLASSES
+from ..training import schedule
 
 
 def points(value: int, notebook: str, optional: bool = False):
@@ -215,7 +215,7 @@ def _poly_lrs(lr_fn, base_lr: float, total: int, power: float):
 
 
 def _library_poly_lr(base_lr: float, step: int, total: int, power: float) -> float:
-    from .config import load_config
+    from ..config import load_config
 
     cfg = load_config("tiny", [f"train.iterations={total}", "train.ct_iterations=0", "optim.lr_decay=whole_run",
                                f"optim.poly_power={power}"])

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import torch
 
-from .config import Config, ConfigError, load_config
-from .training import build_optimizers, training_step
-from .training.precision import cpu_bf16_instructions, cpu_name
+from ..config import Config, ConfigError, load_config
+from ..training import build_optimizers, training_step
+from ..training.precision import cpu_bf16_instructions, cpu_name
 
 OPTIONS = {
     # name: config overrides applied on top of plain fp32 eager
@@ -78,7 +78,7 @@ def measured_peaks(device) -> dict[str, float]:
 
 def synthetic_batch(cfg: Config, batch_size: int, device) -> dict:
     """A batch at the training crop size drawn from the embedded benchmark (real images and labels)."""
-    from .data import StreetScenes
+    from ..data import StreetScenes
 
     d = cfg.data
     source = StreetScenes("source_train", d.benchmark, batch_size, d.crop_height, d.crop_width, d.seed)
@@ -90,8 +90,8 @@ def synthetic_batch(cfg: Config, batch_size: int, device) -> dict:
 
 
 def _model_for(cfg: Config, device):
-    from .models import build_model
-    from .training.loop import prepare_model
+    from ..models import build_model
+    from ..training.loop import prepare_model
 
     return prepare_model(build_model(cfg.model).to(device), cfg)
 

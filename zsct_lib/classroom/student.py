@@ -5,9 +5,9 @@ Each exercise of a notebook is a cell where the student writes `my_<name>`, a ch
 solution cell tagged `solution`. The student edition drops the solution cells and empties the check cells'
 outputs (the student runs them); every other cell, its outputs included, is copied as is.
 
-    python -m zsct_lib.student --out student              # a new or empty folder
-    python -m zsct_lib.student --out student --replace    # overwrite the notebooks of an earlier edition
-    python -m zsct_lib.student --out source/zsct --format nbgrader   # nbgrader's source notebooks
+    python -m zsct_lib.classroom.student --out student              # a new or empty folder
+    python -m zsct_lib.classroom.student --out student --replace    # overwrite the notebooks of an earlier edition
+    python -m zsct_lib.classroom.student --out source/zsct --format nbgrader   # nbgrader's source notebooks
 
 `--format nbgrader` writes instead the source notebooks of an nbgrader assignment: each `my_<name>` cell
 holds the solution between `### BEGIN SOLUTION` and `### END SOLUTION` (a solution cell in nbgrader's
@@ -31,14 +31,14 @@ from pathlib import Path
 
 import nbformat
 
-from .paths import PACKAGE_ROOT, write_text_atomically
+from ..paths import PACKAGE_ROOT, write_text_atomically
 
 FORMATS = ("student", "nbgrader")
 NBGRADER_SCHEMA = 3
 SOLUTION_TAG = "solution"
 EXERCISE_CHECK_TAG = "exercise-check"
 NOTEBOOKS_DIR = PACKAGE_ROOT / "notebooks"
-PROG = "python -m zsct_lib.student"
+PROG = "python -m zsct_lib.classroom.student"
 
 
 class StudentEditionError(ValueError):
