@@ -8,6 +8,7 @@ import json
 import pytest
 
 from zsct_lib.evaluation import benchmark_style_measurements
+from zsct_lib.paths import PACKAGE_ROOT as ROOT
 from zsct_lib.paths import RESULTS_DIR, dise_stage_checkpoint, load_dise_stage_model, load_from_scratch_model
 
 SHIPPED = [(benchmark, seed) for benchmark in ("gta_like", "synthia_like") for seed in range(3)]
@@ -75,35 +76,35 @@ def test_missing_dise_stage_model_says_how_to_make_it(tmp_path):
     assert dise_stage_checkpoint("gta_like", 0) == RESULTS_DIR / "dise_stage_gta_like" / "seed0" / "model.pt"
 
 
-CANDIDATES = RESULTS_DIR / "dise_stage_candidates"
+CANDIDATES = RESULTS_DIR / "archive" / "dise_stage_candidates"
 
 
 def _candidate(name):
-    from zsct_lib.checkpoint import load_model
+    """(config, pretrain.json) of an archived candidate: measured by its command when it was trained (its
+    weights are not kept; docs/report/02_dise_stage.md gives the command)."""
+    import yaml
 
-    path = CANDIDATES / name / "seed0" / "model.pt"
-    model, cfg = load_model(path)
-    return model, cfg, json.loads((path.parent / "pretrain.json").read_text())
-
-
-def test_a_dise_stage_twice_as_long_reconstructs_target_images_above_24_db():
-    """The PSNR target is reached with 5,000 iterations instead of 2,500 (docs/report/02_dise_stage.md, "Against the targets")."""
-    model, cfg, summary = _candidate("iterations_5000")
-    assert cfg.train.iterations == 5000 and summary["seed"] == 0
-    style = benchmark_style_measurements(model, cfg.data)
-    assert style["psnr_rec_target"] == pytest.approx(summary["style"]["psnr_rec_target"], rel=0.01)
-    assert style["psnr_rec_target"] >= 24.0
+    run = CANDIDATES / name / "seed0"
+    assert not (run / "model.pt").exists()
+    return yaml.safe_load((run / "config.yaml").read_text()), json.loads((run / "pretrain.json").read_text())
 
 
-def test_three_times_the_per_image_style_variation_is_carried_only_in_part():
+def test_a_dise_stage_twice_as_long_reconstructed_target_images_above_24_db():
+    """The PSNR target is reached with 5,000 iterations instead of 2,500 (docs/report/02_dise_stage.md,
+    "Against the targets", which quotes 24.4 dB)."""
+    cfg, summary = _candidate("iterations_5000")
+    assert cfg["train"]["iterations"] == 5000 and summary["seed"] == 0
+    assert summary["style"]["psnr_rec_target"] >= 24.0
+    assert f"{summary['style']['psnr_rec_target']:.1f} dB" in (ROOT / "docs" / "report" / "02_dise_stage.md").read_text()
+
+
+def test_three_times_the_per_image_style_variation_was_carried_only_in_part():
     """On a benchmark whose per-image exposure and white balance vary three times as much
-    (data.style_jitter_scale=3), the DISE stage's code still follows the style image's colour, but moves
-    the image by less than half of the variation there is to carry (docs/report/02_dise_stage.md, "Against the targets")."""
-    model, cfg, summary = _candidate("style_jitter_3")
-    assert cfg.data.style_jitter_scale == 3.0
-    style = benchmark_style_measurements(model, cfg.data)
-    for key in ("style_effect", "colour_correlation", "style_variation_target"):
-        assert style[key] == pytest.approx(summary["style"][key], rel=0.05), key
+    (data.style_jitter_scale=3), the DISE stage's code still followed the style image's colour, but moved
+    the image by less than half of the variation there was to carry (docs/report/02_dise_stage.md)."""
+    cfg, summary = _candidate("style_jitter_3")
+    style = summary["style"]
+    assert cfg["data"]["style_jitter_scale"] == 3.0
     assert style["style_variation_target"] > 0.09
     assert style["colour_correlation"] >= 0.8
     assert style["style_effect"] < style["style_variation_target"] / 2
@@ -120,36 +121,31 @@ def test_the_content_map_carries_most_of_each_target_image_own_style():
     model, cfg, _ = load_dise_stage_model("gta_like", 0)
     images = torch.rand(2, 3, cfg.data.height, cfg.data.width)
     assert all(v == 0 for v in style_paths(model, images, images).values())
-    for model, cfg in (load_dise_stage_model("gta_like", 0)[:2], _candidate("style_jitter_3")[:2]):
-        style = benchmark_style_measurements(model, cfg.data)
-        assert style["style_through_content"] > style["style_through_code"] > 0.005
-        assert style["style_through_both"] == pytest.approx(style["style_variation_target"], rel=0.1)
+    style = benchmark_style_measurements(model, cfg.data)
+    assert style["style_through_content"] > style["style_through_code"] > 0.005
+    assert style["style_through_both"] == pytest.approx(style["style_variation_target"], rel=0.1)
     scratch, cfg, _ = load_from_scratch_model()
     assert benchmark_style_measurements(scratch, cfg.data)["style_through_code"] < 1e-3
 
 
-def test_the_content_reconstruction_term_does_not_keep_style_out_of_the_content_map():
-    """loss.w_content_rec=1 (MUNIT's content reconstruction) on the DISE stage of seed 0: the committed
-    measurement recomputed; the content map carries more of each image's own style than before, the code
-    less (docs/report/02_dise_stage.md, "Against the targets")."""
-    model, cfg, summary = _candidate("content_rec_1")
-    assert cfg.loss.w_content_rec == 1.0
-    style = benchmark_style_measurements(model, cfg.data)
-    for key in ("style_effect", "style_through_code", "style_through_content"):
-        assert style[key] == pytest.approx(summary["style"][key], rel=0.05), key
-    shipped = benchmark_style_measurements(load_dise_stage_model("gta_like", 0)[0], cfg.data)
-    assert style["style_through_content"] > shipped["style_through_content"]
-    assert style["style_through_code"] < shipped["style_through_code"]
+def test_the_content_reconstruction_term_did_not_keep_style_out_of_the_content_map():
+    """loss.w_content_rec=1 (MUNIT's content reconstruction) on the DISE stage of seed 0, as measured when it
+    was trained, against the shipped seed 0 measured now: the content map carried more of each image's own
+    style, the code less (docs/report/02_dise_stage.md, "Against the targets")."""
+    cfg, summary = _candidate("content_rec_1")
+    assert cfg["loss"]["w_content_rec"] == 1.0
+    model, shipped_cfg, _ = load_dise_stage_model("gta_like", 0)
+    shipped = benchmark_style_measurements(model, shipped_cfg.data)
+    assert summary["style"]["style_through_content"] > shipped["style_through_content"]
+    assert summary["style"]["style_through_code"] < shipped["style_through_code"]
 
 
-def test_an_instance_normalised_content_input_moves_each_image_own_style_to_the_code():
-    """model.content_norm=instance on the DISE stage of seed 0: the committed measurement recomputed; the
-    code now carries more of each image's own style than the content map, the reverse of the shipped
-    model (docs/report/02_dise_stage.md, "Against the targets")."""
-    model, cfg, summary = _candidate("content_norm_instance")
-    assert cfg.model.content_norm == "instance"
-    style = benchmark_style_measurements(model, cfg.data)
-    for key in ("style_effect", "colour_correlation", "style_through_code", "style_through_content"):
-        assert style[key] == pytest.approx(summary["style"][key], rel=0.05), key
+def test_an_instance_normalised_content_input_moved_each_image_own_style_to_the_code():
+    """model.content_norm=instance on the DISE stage of seed 0, as measured when it was trained: the code
+    carried more of each image's own style than the content map, the reverse of the shipped model
+    (docs/report/02_dise_stage.md, "Against the targets")."""
+    cfg, summary = _candidate("content_norm_instance")
+    style = summary["style"]
+    assert cfg["model"]["content_norm"] == "instance"
     assert style["style_through_code"] > style["style_through_content"]
     assert style["colour_correlation"] >= 0.8

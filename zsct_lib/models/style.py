@@ -14,7 +14,7 @@ class StyleEncoder(nn.Module):
     source batch and a target batch in separate calls, so a batch norm in training mode standardises
     each domain's features by that domain's own mean and variance, and the colour statistics that tell
     the domains apart never reach the code. The zero loss (eq 5) then cannot tell Es(It) from Es(Is) and
-    shrinks both (measured in `results/style_bn/`).
+    shrinks both (measured in `results/archive/style_bn/`).
     """
 
     def __init__(self, in_channels: int, style_dim: int = 8, widths=(64, 128, 256, 256, 256), norm: str = "batch"):

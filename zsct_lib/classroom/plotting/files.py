@@ -107,7 +107,7 @@ def make_figures(out="figures") -> list[Path]:
         if summary.is_file():
             written.append(_save(ablation_comparison_figure(json.loads(summary.read_text())),
                                  out / f"ablation_{variant}.png"))
-    candidates = RESULTS_DIR / "tail_candidates"
+    candidates = RESULTS_DIR / "archive" / "tail_candidates"
     if candidates.is_dir():
         runs = {run.name: run for run in sorted(candidates.iterdir()) if (run / "metrics.jsonl").is_file()}
         if runs:
