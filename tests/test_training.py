@@ -443,3 +443,32 @@ def test_class_weights_are_near_equal_at_the_papers_scale_and_inverse_frequency_
     assert torch.allclose(source_class_weights(counts, cfg), torch.ones(19))
     own = source_class_weights(counts, small_config("loss.class_balance_beta=0.99999", "loss.class_balance_counts=dataset"))
     assert own[1] / own[0] > 5                       # E(3e6) = 1e5 samples against E(15000) = 1.4e4
+
+
+def test_the_dise_stage_diagnostics_cut_exactly_the_paths_they_name():
+    """loss.seg_on_translated=false: eq 6 no longer reaches the generators (it segments Is only);
+    loss.generators_train_content=false: reconstruction and cycle (eqs 10, 11) no longer reach the content
+    encoder or the stem (the style encoders reading it fixed, as configs/dise_stage.yaml has them), and still
+    train the generators. Both on by default (DISE)."""
+    from zsct_lib.models import build_model
+    from zsct_lib.training import StepFlags, generator_losses
+
+    g = torch.Generator().manual_seed(0)
+    batch = {"source_image": torch.rand(2, 3, 32, 64, generator=g), "target_image": torch.rand(2, 3, 32, 64, generator=g),
+             "source_label": torch.randint(0, 19, (2, 32, 64), generator=g)}
+    flags = StepFlags(sty=True, cyc=True, st=False)
+    for on in (True, False):
+        cfg = small_config(f"loss.seg_on_translated={on}")
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        terms, _ = generator_losses(model, batch, flags, cfg)
+        terms["seg"].backward()
+        assert (_grad_size(model.gen_target) > 0) == on
+        assert _grad_size(model.content_encoder) > 0
+        cfg = small_config(f"loss.generators_train_content={on}", "loss.style_trains_stem=false")  # as dise_stage
+        torch.manual_seed(0)
+        model = build_model(cfg.model)
+        terms, _ = generator_losses(model, batch, flags, cfg)
+        (terms["rec"] + terms["cycle"]).backward()
+        assert (_grad_size(model.content_encoder) > 0) == on and (_grad_size(model.stem) > 0) == on
+        assert _grad_size(model.gen_target) > 0 and _grad_size(model.gen_source) > 0

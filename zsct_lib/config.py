@@ -95,6 +95,9 @@ class LossConfig:
     style_trains_stem: bool = True     # the style encoders' terms train the shared stem too (DISE); false: they read it fixed
     w_style_rec: float = 0.0           # beyond the paper: |Et(Gt(z, Ec(Is))) - z| for z ~ N(0, I) (MUNIT); 0 = off
     w_content_rec: float = 0.0         # beyond the paper: |Ec(Is2t) - Ec(Is)| + |Ec(It2s) - Ec(It)| (MUNIT); 0 = off
+    # Diagnostics of what the DISE stage costs the tail (docs/report/02_dise_stage.md, "What the adaptation stage costs"):
+    seg_on_translated: bool = True     # eq 6 on Is and Is2t (DISE); false: on Is only
+    generators_train_content: bool = True  # the generators' terms train Ec and the stem (DISE); false: they read the content map fixed
 
 
 @dataclass

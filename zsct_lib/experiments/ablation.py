@@ -161,7 +161,8 @@ NOT_A_DIFFERENT_RUN = ("train.threads", "data.num_workers")
 # config without the key was trained so (L_st was kept beside L_seg_ct, eq 7 counted the set's own
 # pixels, rare-class sampling took any image with one pixel of the class).
 LEGACY_VALUES = {"loss.class_balance_counts": "dataset", "loss.st_with_ct": True, "loss.ct_objects": "eq15",
-                 "data.rare_class_min_pixels": 0, "model.aspp_sum": "four", "model.input_convention": "auto"}
+                 "data.rare_class_min_pixels": 0, "model.aspp_sum": "four", "model.input_convention": "auto",
+                 "loss.seg_on_translated": True, "loss.generators_train_content": True}
 
 
 def reuse_conflicts(saved: dict, wanted: dict) -> dict[str, tuple]:

@@ -71,15 +71,19 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
         stem_s, stem_t = style_stem(Is), style_stem(It)     # what the style encoders read below
     style_s = model.style_source(stem_s)                    # Es(Is)
     style_t = model.style_target(stem_t)                    # Et(It)
-    Is2t = model.gen_target(style_t, content_s)             # eq 1
-    It2s = model.gen_source(style_s, content_t)             # eq 2
-    Is2s = model.gen_source(style_s, content_s)             # eq 11's reconstructions
-    It2t = model.gen_target(style_t, content_t)
+    # loss.generators_train_content=false (a diagnostic): the generators read the content maps without
+    # training Ec or the stem through them
+    gen_content_s, gen_content_t = ((content_s, content_t) if lc.generators_train_content
+                                    else (content_s.detach(), content_t.detach()))
+    Is2t = model.gen_target(style_t, gen_content_s)         # eq 1
+    It2s = model.gen_source(style_s, gen_content_t)         # eq 2
+    Is2s = model.gen_source(style_s, gen_content_s)         # eq 11's reconstructions
+    It2t = model.gen_target(style_t, gen_content_t)
     terms["rec"] = lc.w_rec * L.reconstruction_loss(Is2s, Is, It2t, It)
     if lc.w_style_rec > 0:                                   # beyond the paper: codes drawn from N(0, I)
         random_t, random_s = torch.randn_like(style_t), torch.randn_like(style_s)
-        read_t = model.style_target(style_stem(model.gen_target(random_t, content_s)))
-        read_s = model.style_source(style_stem(model.gen_source(random_s, content_t)))
+        read_t = model.style_target(style_stem(model.gen_target(random_t, gen_content_s)))
+        read_s = model.style_source(style_stem(model.gen_source(random_s, gen_content_t)))
         terms["style_rec"] = lc.w_style_rec * L.style_reconstruction_loss(read_t, random_t, read_s, random_s)
 
     if lc.w_style_prior > 0 and len(style_s) > 1:          # beyond the paper: own codes at the prior's scale
@@ -89,7 +93,8 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     logits_s2t, aux_logits_s2t = model.segment(content_s2t, aux_s2t, size)
     if not lc.style_trains_stem:
         stem_s2t = style_stem(Is2t)
-    terms["seg"] = lc.w_seg * _seg_with_aux(logits_s, aux_logits_s, Ys, class_weights, cfg, logits_s2t, aux_logits_s2t)
+    translated = (logits_s2t, aux_logits_s2t) if lc.seg_on_translated else ()   # false: a diagnostic, Is only
+    terms["seg"] = lc.w_seg * _seg_with_aux(logits_s, aux_logits_s, Ys, class_weights, cfg, *translated)
     stem_t2s = content_t2s = None
     if flags.sty:
         terms["zero"] = lc.w_zero * L.zero_loss(model.style_target(stem_s), model.style_source(stem_t))       # eq 5
@@ -113,8 +118,10 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     if lc.w_content_rec > 0:                                 # beyond the paper: a translation keeps the content map
         terms["content_rec"] = lc.w_content_rec * L.content_reconstruction_loss(content_s2t, content_s, content_t2s, content_t)
     if flags.cyc:
-        Is2t2s = model.gen_source(model.style_source(stem_t2s), content_s2t)    # eq 3
-        It2s2t = model.gen_target(model.style_target(stem_s2t), content_t2s)    # eq 4
+        cycle_content_s2t, cycle_content_t2s = ((content_s2t, content_t2s) if lc.generators_train_content
+                                                else (content_s2t.detach(), content_t2s.detach()))
+        Is2t2s = model.gen_source(model.style_source(stem_t2s), cycle_content_s2t)    # eq 3
+        It2s2t = model.gen_target(model.style_target(stem_s2t), cycle_content_t2s)    # eq 4
         terms["cycle"] = lc.w_cycle * L.cycle_loss(Is2t2s, Is, It2s2t, It)      # eq 10
 
     pseudo_t = None
