@@ -14,8 +14,8 @@ Then every real notebook's export must pass the tool's hand-out step (without ru
 
 The tools are the `grading-tools` extra (`pip install -e '.[grading-tools]'`), not installed with `.[dev]`:
 without them these tests are skipped. They run the tools as `python -m nbgrader` / `python -m otter` of
-this interpreter, whose `python3` Jupyter kernel must import zsct_lib. Each tool's test takes about a
-minute on 2 busy cores (docs/teachers.md has the measured times).
+this interpreter, whose `python3` Jupyter kernel must import zsct_lib. Together they take about 6
+minutes on 2 busy cores (docs/teachers.md has each command's measured time).
 """
 from __future__ import annotations
 
