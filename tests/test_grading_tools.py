@@ -14,7 +14,7 @@ Then every real notebook's export must pass the tool's hand-out step (without ru
 
 The tools are the `grading-tools` extra (`pip install -e '.[grading-tools]'`), not installed with `.[dev]`:
 without them these tests are skipped. They run the tools as `python -m nbgrader` / `python -m otter` of
-this interpreter, whose `python3` Jupyter kernel must import zsct_lib. Together they take about 6
+this interpreter, whose `python3` Jupyter kernel must import zsct_lib. Together they take 6 to 7
 minutes on 2 busy cores (docs/teachers.md has each command's measured time).
 """
 from __future__ import annotations
