@@ -261,7 +261,72 @@ def test_format_is_checked_by_the_command(tmp_path, capsys):
     from zsct_lib.classroom.student import main
 
     with pytest.raises(SystemExit):
-        main(["--out", str(tmp_path / "x"), "--format", "otter"])
-    assert "invalid choice: 'otter'" in capsys.readouterr().err
-    assert main(["--out", str(tmp_path / "nbg"), "--format", "nbgrader"]) == 0
-    assert len(list((tmp_path / "nbg").glob("*.ipynb"))) == 8
+        main(["--out", str(tmp_path / "x"), "--format", "moodle"])
+    assert "invalid choice: 'moodle'" in capsys.readouterr().err
+    for tool in ("nbgrader", "otter"):
+        assert main(["--out", str(tmp_path / tool), "--format", tool]) == 0
+        assert len(list((tmp_path / tool).glob("*.ipynb"))) == 8
+
+
+# ---- otter-grader's source notebooks (otter itself runs them in tests/test_grading_tools.py) -----------------
+PROMPT_BEGIN, PROMPT_END = "''' # BEGIN PROMPT\n", "\n''' # END PROMPT"
+
+
+def otter_questions(nb) -> dict[str, list]:
+    """{question name: the cells from its `# BEGIN QUESTION` raw cell to its `# END QUESTION`, both included}."""
+    questions, current = {}, None
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and cell.source.startswith("# BEGIN QUESTION"):
+            current = questions.setdefault(re.search(r"^name: (\w+)$", cell.source, re.MULTILINE).group(1), [])
+        if current is not None:
+            current.append(cell)
+        if cell.cell_type == "raw" and cell.source == "# END QUESTION":
+            current = None
+    return questions
+
+
+def test_otter_format_has_a_question_per_exercise_with_the_series_stub_as_prompt(tmp_path):
+    from zsct_lib.classroom import exercises
+
+    points = {}
+    for path in write_student_edition(tmp_path / "otter", format="otter"):
+        original, nb = read(NOTEBOOK_DIR / path.name), read(path)
+        assert nb.cells[0].cell_type == "raw" and nb.cells[0].source.startswith("# ASSIGNMENT CONFIG\n")
+        assert f"name: {path.stem}\n" in nb.cells[0].source and "ok_format: false" in nb.cells[0].source
+        assert not [c for c in nb.cells if has_tag(c, SOLUTION_TAG) or has_tag(c, EXERCISE_CHECK_TAG)]
+        stubs = {c.id: c.source for c in original.cells if c.cell_type == "code" and DEFINES_MY_RE.search(c.source)}
+        for name, cells in otter_questions(nb).items():
+            points[name] = int(re.search(r"^points: (\d+)$", cells[0].source, re.MULTILINE).group(1))
+            assert [c.source for c in cells if c.cell_type == "raw"][1:] == [
+                "# BEGIN SOLUTION", "# END SOLUTION", "# BEGIN TESTS", "# END TESTS", "# END QUESTION"]
+            answer, test = [c for c in cells if c.cell_type == "code"]
+            assert "# BEGIN SOLUTION NO PROMPT\n" in answer.source and answer.outputs == []
+            before, prompt = answer.source.split(PROMPT_BEGIN)
+            assert prompt.endswith(PROMPT_END) and before.endswith("# END SOLUTION\n")
+            # What `otter assign` hands out: the lines before the solution, then the prompt without its markers.
+            handed_out = answer.source.split("# BEGIN SOLUTION NO PROMPT\n")[0] + prompt[:-len(PROMPT_END)]
+            assert handed_out == stubs[answer.id], name
+            assert f"def test_{name}(my_{name}):" in test.source and "assert result.passed, result.message" in test.source
+        # every other cell is the original's, outputs included
+        kept = {c.id for c in nb.cells if not c.id.startswith("otter-")} - set(stubs)
+        assert [c for c in nb.cells if c.id in kept] == [c for c in original.cells if c.id in kept]
+    assert points == {c.__name__[len("check_"):]: c.points for _, c in exercises.EXERCISES}
+
+
+def test_otter_tests_pass_the_solution_and_fail_a_wrong_and_a_raising_answer(tmp_path):
+    """The test of each question, run on the code of its solution cell (as the source notebook runs), on a
+    wrong answer and on one that raises: only the solution passes, the others fail with the checker's message."""
+    from zsct_lib.classroom.grading import _python
+
+    for path in write_student_edition(tmp_path / "otter", format="otter"):
+        nb = read(path)
+        code = [c for c in nb.cells if c.cell_type == "code"]
+        namespace = {"__name__": "__main__"}
+        exec(_python(code[0].source).replace("get_ipython().run_line_magic", "(lambda *a: None)"), namespace)
+        for name, cells in otter_questions(nb).items():
+            answer, test = [c for c in cells if c.cell_type == "code"]
+            exec(answer.source, namespace)                 # defines my_<name>; the test cell then passes
+            exec(test.source, namespace)
+            for wrong, said in ((lambda *args: None, name), (lambda *args: 1 / 0, "raised ZeroDivisionError")):
+                with pytest.raises(AssertionError, match=said):
+                    namespace[f"test_{name}"](wrong)
