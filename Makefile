@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 LOWEST_VENV ?= .venv-lowest
 STUDENT_DIR ?= student
 
-.PHONY: install demo test test-fast test-lowest student book figures notebooks lab lab-student ablate clean
+.PHONY: install demo test test-fast test-lowest test-grading-tools student book figures notebooks lab lab-student ablate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ test-lowest:
 	test -x $(LOWEST_VENV)/bin/python || $(PYTHON) -m venv $(LOWEST_VENV)
 	$(LOWEST_VENV)/bin/python -m pip install --disable-pip-version-check -q -c constraints/lowest.txt -e '.[dev]'
 	$(LOWEST_VENV)/bin/python -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
+
+# nbgrader and otter-grader themselves hand out and grade the exports (tests/test_grading_tools.py): the
+# grading-tools extra, installed into .venv beside the rest; about 7 minutes on 2 cores.
+test-grading-tools: $(STAMP)
+	$(PY) -m pip install --disable-pip-version-check -q -e '.[grading-tools]'
+	ZSCT_REQUIRE_GRADING_TOOLS=1 $(PY) -m pytest tests/test_grading_tools.py -q $(PYTEST_ARGS)
 
 # The student edition: the notebooks without their solutions, the exercise checks not yet run
 # (docs/teachers.md: how to hand it out).
