@@ -226,6 +226,12 @@ def select_options(options: str, device) -> list[str]:
     return names
 
 
+def _significant(value: float, digits: int = 4) -> float:
+    """`value` to `digits` significant digits: a small model's GFLOP (0.0213) keeps its precision, which
+    two decimals would not (0.02), so that a row's numbers still give its percent of peak."""
+    return float(f"{value:.{digits}g}")
+
+
 def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", iterations=10, warmup=3, out=None):
     """Print and return the table: option, batch, ms/it, images/s, GFLOP/it, TFLOP/s, % of the row's
     dtype peak, warm-up seconds, memory."""
@@ -260,13 +266,13 @@ def run_bench(config="tiny", overrides=None, batch_sizes=None, options="all", it
             achieved = flops / seconds / 1e12
             dtype = row_dtype(name)
             rows.append({"option": name, "batch": batch_size, "dtype": dtype, **timing,
-                         "images_per_s": round(batch_size / seconds, 2), "gflop_per_iteration": round(flops / 1e9, 2),
-                         "tflops": round(achieved, 3), "percent_of_peak": round(100 * achieved / peaks[dtype], 2)})
+                         "images_per_s": round(batch_size / seconds, 2), "gflop_per_iteration": _significant(flops / 1e9),
+                         "tflops": _significant(achieved), "percent_of_peak": round(100 * achieved / peaks[dtype], 2)})
     report = {"device": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
               "torch": torch.__version__, "preset": base.model.preset, "threads": torch.get_num_threads(),
               "crop": [base.data.crop_height, base.data.crop_width],
               "bf16_instructions": list(cpu_bf16_instructions()) if device.type == "cpu" else [],
-              "matmul_peak_tflops": {k: round(v, 3) for k, v in peaks.items()},
+              "matmul_peak_tflops": {k: _significant(v) for k, v in peaks.items()},
               "date": time.strftime("%Y-%m-%d"), "rows": rows}
     print(format_bench(report))
     if out:
