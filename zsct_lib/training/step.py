@@ -34,6 +34,12 @@ def _stem_for_style(model, train_stem: bool):
     return lambda images: torch.func.functional_call(model.stem, fixed, (images,))
 
 
+def _content_for_generators(lc, *content_maps):
+    """The content maps as the generators read them: as they are, or (loss.generators_train_content=false,
+    a diagnostic) detached, so that the image terms do not train Ec or the stem through the generators."""
+    return content_maps if lc.generators_train_content else tuple(c.detach() for c in content_maps)
+
+
 def _seg_with_aux(logits, aux_logits, label, class_weights, cfg: Config, translated=None, translated_aux=None):
     """Eq 6 on the main head, plus DISE's auxiliary head at weight w_seg_aux when the model has one."""
     loss = L.segmentation_loss(logits, translated, label, class_weights)
@@ -71,10 +77,7 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
         stem_s, stem_t = style_stem(Is), style_stem(It)     # what the style encoders read below
     style_s = model.style_source(stem_s)                    # Es(Is)
     style_t = model.style_target(stem_t)                    # Et(It)
-    # loss.generators_train_content=false (a diagnostic): the generators read the content maps without
-    # training Ec or the stem through them
-    gen_content_s, gen_content_t = ((content_s, content_t) if lc.generators_train_content
-                                    else (content_s.detach(), content_t.detach()))
+    gen_content_s, gen_content_t = _content_for_generators(lc, content_s, content_t)
     Is2t = model.gen_target(style_t, gen_content_s)         # eq 1
     It2s = model.gen_source(style_s, gen_content_t)         # eq 2
     Is2s = model.gen_source(style_s, gen_content_s)         # eq 11's reconstructions
@@ -118,8 +121,7 @@ def generator_losses(model, batch: dict, flags: StepFlags, cfg: Config, class_we
     if lc.w_content_rec > 0:                                 # beyond the paper: a translation keeps the content map
         terms["content_rec"] = lc.w_content_rec * L.content_reconstruction_loss(content_s2t, content_s, content_t2s, content_t)
     if flags.cyc:
-        cycle_content_s2t, cycle_content_t2s = ((content_s2t, content_t2s) if lc.generators_train_content
-                                                else (content_s2t.detach(), content_t2s.detach()))
+        cycle_content_s2t, cycle_content_t2s = _content_for_generators(lc, content_s2t, content_t2s)
         Is2t2s = model.gen_source(model.style_source(stem_t2s), cycle_content_s2t)    # eq 3
         It2s2t = model.gen_target(model.style_target(stem_s2t), cycle_content_t2s)    # eq 4
         terms["cycle"] = lc.w_cycle * L.cycle_loss(Is2t2s, Is, It2s2t, It)      # eq 10
