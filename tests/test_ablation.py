@@ -250,3 +250,19 @@ def test_a_missing_dise_stage_set_names_the_command_that_makes_it(tmp_path):
     base = load_config("dise_stage").to_dict()
     with pytest.raises(AblationError, match="--set loss.class_balance_counts=dataset --out"):
         _dise_stage_starts(base, 1, str(tmp_path / "missing"), DISE_STAGE_SETS["dise_stage_strong_weights"])
+
+
+def test_a_study_at_another_size_needs_starts_made_at_that_size(tmp_path):
+    """A study at 128x256 (--set data.height=128 ...) refuses the shipped 64x128 starts, and the command it
+    names to make a missing set carries the size, so that the set made is the one the study needs."""
+    from zsct_lib.config import load_config
+    from zsct_lib.experiments.ablation import AblationError, _dise_stage_starts
+
+    sizes = ["data.height=128", "data.width=256", "data.crop_height=128", "data.crop_width=256"]
+    base = load_config("dise_stage", sizes).to_dict()
+    with pytest.raises(AblationError, match=r"was trained at 64x128, the study runs at 128x256"):
+        _dise_stage_starts(base, 1)
+    with pytest.raises(AblationError, match="--set data.height=128 --set data.width=256 --set data.crop_height=128 "
+                                            "--set data.crop_width=256 --out"):
+        _dise_stage_starts(base, 1, str(tmp_path / "missing"))
+    assert _dise_stage_starts(load_config("dise_stage").to_dict(), 1) == ["results/dise_stage_gta_like/seed0/model.pt"]

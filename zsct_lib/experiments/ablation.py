@@ -196,6 +196,8 @@ def _check_reusable(batch) -> None:
                               "or give another --out")
 
 
+# The data keys of the image size: a study at another size than its config's needs starts made at that size
+IMAGE_SIZE_KEYS = ("height", "width", "crop_height", "crop_width")
 # The DISE-stage sets a study row may start from (Row.dise_stage), with the overrides that made them.
 DISE_STAGE_SETS = {"": (), "dise_stage_strong_weights": ("loss.class_balance_counts=dataset",)}
 
@@ -203,26 +205,34 @@ DISE_STAGE_SETS = {"": (), "dise_stage_strong_weights": ("loss.class_balance_cou
 def _dise_stage_starts(base: dict, seeds: int, folder: str = "", made_with=()) -> list[str]:
     """The DISE-stage model of each seed, the shipped one or `folder`/seed<k>/model.pt (another set made by
     `zsct pretrain`), as a path relative to the repository when inside it (so that run configs stay
-    valid in any clone); an AblationError names a missing one or a model section that differs from the
-    study's config (the weights would not fit)."""
+    valid in any clone); an AblationError names a missing one, or one whose model section or image size
+    differs from the study's config (the weights would not fit, or would start a study at another size)."""
     from ..paths import dise_stage_checkpoint, repo_root, resolve_checkpoint_path
 
     benchmark = base["data"]["benchmark"]
+    config = "dise_stage" if benchmark == "gta_like" else "dise_stage_synthia"
+    defaults = load_config(config).to_dict()["data"]
+    made_with = [*made_with, *(f"data.{key}={base['data'][key]}" for key in IMAGE_SIZE_KEYS
+                               if base["data"][key] != defaults[key])]
+    pretrain = f"zsct pretrain --config {config} --seeds {seeds}{''.join(f' --set {o}' for o in made_with)}"
     starts = []
     for seed in range(seeds):
         path = (resolve_checkpoint_path(Path(folder) / f"seed{seed}" / "model.pt").resolve() if folder
                 else dise_stage_checkpoint(benchmark, seed))
         if not path.is_file():
-            config = "dise_stage" if benchmark == "gta_like" else "dise_stage_synthia"
-            sets = "".join(f" --set {override}" for override in made_with)
             raise AblationError(f"the study starts from the DISE-stage model {path}, which is missing: run "
-                                f"`zsct pretrain --config {config} --seeds {seeds}{sets} --out {path.parent.parent}`")
-        shipped = load_config(str(path.parent / "config.yaml")).to_dict()["model"]
-        differs = [f"model.{k}: {shipped[k]!r} (shipped) vs {base['model'][k]!r}" for k in shipped
-                   if k not in ("freeze_bn", "init_weights") and shipped[k] != base["model"][k]]
+                                f"`{pretrain} --out {path.parent.parent}`")
+        trained = load_config(str(path.parent / "config.yaml")).to_dict()
+        differs = [f"model.{k}: {trained['model'][k]!r} (shipped) vs {base['model'][k]!r}" for k in trained["model"]
+                   if k not in ("freeze_bn", "init_weights") and trained["model"][k] != base["model"][k]]
         if differs:
             raise AblationError(f"the study's config does not fit the shipped model {path}: {'; '.join(differs)}; "
-                                f"use --config {'dise_stage' if benchmark == 'gta_like' else 'dise_stage_synthia'}")
+                                f"use --config {config}")
+        size = lambda data: f"{data['height']}x{data['width']}"     # noqa: E731
+        if size(trained["data"]) != size(base["data"]):
+            raise AblationError(f"the DISE-stage model {path} was trained at {size(trained['data'])}, the study runs "
+                                f"at {size(base['data'])}: give --starts a set made at the study's size "
+                                f"(`{pretrain} --out DIR`)")
         starts.append(str(path.relative_to(repo_root())) if path.is_relative_to(repo_root()) else str(path))
     return starts
 
