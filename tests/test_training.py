@@ -79,6 +79,8 @@ def test_same_seed_same_weights_and_resume_equals_uninterrupted(tmp_path):
     train(small_config(*overrides), tmp_path / "c", resume=True, progress=False)
     assert same_weights(weights(tmp_path / "a" / "checkpoint.pt"), weights(tmp_path / "c" / "checkpoint.pt"))
     assert [r["step"] for r in metrics(tmp_path / "c") if "lr" in r] == [1, 2, 3, 4, 5]   # no duplicated lines
+    seconds = [r["seconds"] for r in metrics(tmp_path / "c") if "seconds" in r]
+    assert seconds == sorted(seconds) and seconds[0] > 0      # the resumed run's clock goes on from step 2's
     # pseudo labels scored where the interrupted run stopped (2) and at each stage's end (3, 5)
     assert [r["step"] for r in metrics(tmp_path / "c") if "pseudo_labels" in r] == [2, 3, 5]
     # another seed gives other weights

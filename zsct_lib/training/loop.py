@@ -75,6 +75,15 @@ def _truncate_metrics(path: Path, step: int):
     path.write_text("".join(line + "\n" for line in kept))
 
 
+def _logged_seconds(path: Path) -> float:
+    """The training seconds of the last line of metrics.jsonl (0 for a new run): a resumed run's clock goes
+    on from where its checkpoint's step logged it, so that a run's last line is its whole training time."""
+    if not path.exists():
+        return 0.0
+    logged = [json.loads(line).get("seconds") for line in path.read_text().splitlines() if line]
+    return next((s for s in reversed(logged) if s is not None), 0.0)
+
+
 COMPILED_MODULES = ("stem", "content_encoder", "segmenter", "gen_source", "gen_target")
 
 # Config keys a resumed run cannot take new values for: the weights, the data stream and the
@@ -246,7 +255,7 @@ def train(cfg: Config, out: str | Path, resume: bool = False, overwrite: bool = 
     end = total_steps(cfg) if max_steps is None else min(max_steps, total_steps(cfg))
     model.train()
     metrics_path = out / "metrics.jsonl"
-    started = time.perf_counter()
+    started = time.perf_counter() - _logged_seconds(metrics_path)
     transfer_records: list[dict] = []
     bar = tqdm(range(start_step, end), initial=start_step, total=total_steps(cfg), desc="train",
                disable=not progress or rank != 0)
