@@ -266,3 +266,17 @@ def test_a_study_at_another_size_needs_starts_made_at_that_size(tmp_path):
                                             "--set data.crop_width=256 --out"):
         _dise_stage_starts(base, 1, str(tmp_path / "missing"))
     assert _dise_stage_starts(load_config("dise_stage").to_dict(), 1) == ["results/dise_stage_gta_like/seed0/model.pt"]
+
+
+def test_a_one_seed_table_gives_no_spread():
+    """A study part of one seed prints its scores without '± 0.0', which would read as a measured spread."""
+    from zsct_lib.experiments.ablation import ablation_markdown
+
+    entry = {"row": "NonAdapt", "flags": dict.fromkeys(("Sty", "Cyc", "ST", "In", "Out"), False),
+             "per_class": {"road": (43.3, 0.0), "pole": (12.6, 0.0)},
+             "miou": 26.16, "miou_std": 0.0, "miou_tail": 18.46, "miou_tail_std": 0.0}
+    one = ablation_markdown({"benchmark": "gta_like", "protocol": "19-class", "seeds": 1, "rows": [entry]})
+    assert "one seed" in one and "| 43.3 | 12.6 | 26.2 | 18.5 |" in one and "±" not in one
+    three = ablation_markdown({"benchmark": "gta_like", "protocol": "19-class", "seeds": 3,
+                               "rows": [{**entry, "miou_std": 1.25}]})
+    assert "mean ± std over 3 seeds" in three and "| 26.2 ± 1.2 | 18.5 ± 0.0 |" in three

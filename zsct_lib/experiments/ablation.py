@@ -431,11 +431,12 @@ def ablation_markdown(summary: dict) -> str:
     """Rows as in Table 3: flags, per-class IoU, mIoU, mIoU_tail (mean ± std over seeds), then the paper's."""
     classes = list(summary["rows"][0]["per_class"])
     short = [c.replace("traffic ", "")[:6] + ("*" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes]
+    one_seed = summary["seeds"] == 1         # no spread to give: one seed's scores, without "± 0.0"
     lines = [f"Ablation on the embedded benchmark `{summary['benchmark']}`, {summary['protocol']} protocol, "
-             f"mean ± std over {summary['seeds']} seeds (IoU in %; * tail class).", "",
-             "| row | Sty | Cyc | ST | In | Out | " + " | ".join(short) + " | mIoU | mIoU_tail |",
+             + ("one seed" if one_seed else f"mean ± std over {summary['seeds']} seeds") + " (IoU in %; * tail class).",
+             "", "| row | Sty | Cyc | ST | In | Out | " + " | ".join(short) + " | mIoU | mIoU_tail |",
              "|---|---|---|---|---|---|" + "---|" * len(classes) + "---|---|"]
-    fmt = lambda m, s: "-" if m is None else f"{m:.1f} ± {s:.1f}"  # noqa: E731
+    fmt = lambda m, s: "-" if m is None else f"{m:.1f}" if one_seed else f"{m:.1f} ± {s:.1f}"  # noqa: E731
     for entry in summary["rows"]:
         flags = " | ".join("x" if v else "" for v in entry["flags"].values())
         per_class = " | ".join("-" if entry["per_class"][c][0] is None else f"{entry['per_class'][c][0]:.1f}"
