@@ -132,7 +132,7 @@ def ablation_figure(summary: dict, path=None):
         import pandas as pd
 
         sns.barplot(pd.DataFrame(records), x="row", y="IoU (%)", hue="metric", errorbar="sd", ax=ax)
-    ax.set_title(f"ablation on {summary['benchmark']} ({summary['protocol']} protocol, {summary['seeds']} seeds)")
+    ax.set_title(f"ablation on {summary['benchmark']} ({summary['protocol']} protocol, {summary['seeds']} seed{'' if summary['seeds'] == 1 else 's'})")
     # long row names ("+Out dataset class weights") slant and end under their bars, so neighbours never overlap
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     fig.tight_layout()
