@@ -65,12 +65,12 @@ ablate: $(STAMP)
 	$(VENV)/bin/zsct ablate --config dise_stage_synthia --study --rows study --seeds 3 --out runs/study_synthia_like
 
 # The study at 128x256 (GTA-like, the paper's rows), built in parts: the DISE stage at that size for
-# seeds 0..STUDY_SEEDS-1 (one after another, about 2 h each on one core), then the rows that fine-tune it,
+# seeds 0..STUDY_SEEDS-1 (two at a time, about 2 h each on one core), then the rows that fine-tune it,
 # two at a time. Finished seeds and runs are reused, so each `make ablate-128x256 STUDY_SEEDS=k` adds a seed.
 STUDY_SEEDS ?= 1
 SIZE_128X256 := --set data.height=128 --set data.width=256 --set data.crop_height=128 --set data.crop_width=256
 ablate-128x256: $(STAMP)
-	$(VENV)/bin/zsct pretrain --config dise_stage --seeds $(STUDY_SEEDS) $(SIZE_128X256) --out results/dise_stage_gta_like_128x256
+	$(VENV)/bin/zsct pretrain --config dise_stage --seeds $(STUDY_SEEDS) --jobs 2 $(SIZE_128X256) --out results/dise_stage_gta_like_128x256
 	$(VENV)/bin/zsct ablate --config dise_stage --study $(SIZE_128X256) --starts results/dise_stage_gta_like_128x256 \
 	  --rows paper --seeds $(STUDY_SEEDS) --jobs 2 --out results/study_gta_like_128x256
 

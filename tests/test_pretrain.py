@@ -72,3 +72,28 @@ def test_pretrain_with_a_source_only_first_phase(tmp_path, capsys):
     assert json.loads((run / "pretrain.json").read_text())["source_only_iterations"] == 3
     assert main(["pretrain", "--config", "dise_stage", "--out", str(out), "--source-only", "-1"]) == 2
     assert "--source-only -1" in capsys.readouterr().err
+
+
+def test_pretrain_jobs_trains_seeds_in_parallel_as_one_after_another(tmp_path, capsys):
+    """--jobs 2: each seed in its own process on one thread learns what it learns alone on one thread."""
+    def run(out, *extra):
+        argv = ["pretrain", "--config", "tiny", "--seeds", "2", "--out", str(out), *extra]
+        for item in [*SMALL, "loss.sty=false"]:
+            argv += ["--set", item]
+        assert main(argv) == 0
+
+    run(tmp_path / "parallel", "--jobs", "2")
+    run(tmp_path / "serial", "--set", "train.threads=1")
+    assert capsys.readouterr().out.count("seed 1: mIoU") == 2
+    for seed in ("seed0", "seed1"):
+        parallel = read_checkpoint(tmp_path / "parallel" / seed / "model.pt")["model"]
+        serial = read_checkpoint(tmp_path / "serial" / seed / "model.pt")["model"]
+        assert parallel.keys() == serial.keys() and all(torch.equal(parallel[k], serial[k]) for k in parallel)
+        assert load_config(tmp_path / "parallel" / seed / "config.yaml").train.threads == 1
+        summary = json.loads((tmp_path / "parallel" / seed / "pretrain.json").read_text())
+        assert summary["threads"] == 1 and not any(o.startswith("train.threads") for o in summary["overrides"])
+    a = read_checkpoint(tmp_path / "parallel" / "seed0" / "model.pt")["model"]
+    b = read_checkpoint(tmp_path / "parallel" / "seed1" / "model.pt")["model"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)                       # two seeds, two models
+    assert main(["pretrain", "--config", "tiny", "--out", str(tmp_path / "x"), "--jobs", "0"]) == 2
+    assert "--jobs 0" in capsys.readouterr().err

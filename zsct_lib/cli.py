@@ -83,8 +83,10 @@ def cmd_pretrain(args) -> int:
         raise ConfigError(f"--seeds {args.seeds}: expected at least 1")
     if args.source_only < 0:
         raise ConfigError(f"--source-only {args.source_only}: expected 0 (none) or more iterations")
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: expected at least 1")
     for summary in pretrain(args.config, args.out, seeds=args.seeds, overrides=args.overrides,
-                            source_only_iterations=args.source_only):
+                            source_only_iterations=args.source_only, jobs=args.jobs):
         style = summary["style"]
         print(f"seed {summary['seed']}: mIoU {summary['miou']}, mIoU_tail {summary['miou_tail']}, "
               f"style effect {style['style_effect']:.3f}, colour correlation {style['colour_correlation']:.2f}, "
@@ -204,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder of the seed<k> runs; finished seeds are kept, interrupted ones resume")
     p.add_argument("--source-only", type=int, default=0, metavar="N",
                    help="first train the segmentation network alone on the source for N iterations (default 0: none)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="seeds trained at a time, each in its own process on one CPU thread (default 1)")
     p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("ablate", help="the ablation of Tables 3/4: NonAdapt, Sty, +Cyc, +ST, +In, +Out, oracle over seeds")
