@@ -9,8 +9,9 @@ domains, off with `--set loss.sty=false` for DISE alone) and
 keeps, per seed, a weights-only checkpoint in half precision (`model.pt`), its config, metrics,
 evaluation, style measurements and training time. A finished seed is kept; an interrupted one
 resumes from its checkpoint. With `jobs` > 1 (`zsct pretrain --jobs N`) the seeds train N at a time,
-each in its own process on one CPU thread. With `source_only_iterations` (`zsct pretrain --source-only N`) a first
-phase trains the segmentation network alone on the source, and the DISE stage starts from it.
+each in its own process on one CPU thread. With `source_only_iterations` (`zsct pretrain --source-only
+N`) a first phase trains the segmentation network alone on the source, and the DISE stage starts from
+it.
 """
 from __future__ import annotations
 
