@@ -266,3 +266,20 @@ def test_regime_sentence_reads_the_tail_ratio_and_names_the_start_s_bias():
     rows[1]["bias"]["tail_predicted_over_true"] = 5.09
     assert "over-predicts the tail (5.09 > 1), the opposite" in A.regime_sentence({"rows": rows})
     assert A.regime_sentence({"rows": [{"row": "Sty"}]}) == ""          # a study from before the measurement
+
+
+def test_regime_sentence_calls_a_start_biased_only_when_every_seed_is():
+    def study(*seed_ratios):
+        per_seed = [{"tail_predicted_over_true": r} for r in seed_ratios]
+        mean = round(sum(seed_ratios) / len(seed_ratios), 2)
+        return {"rows": [{"row": "Sty", "bias": {"tail_predicted_over_true": mean}, "per_seed": per_seed}]}
+    assert "biased toward the head (0.63 < 1, 0.46 to 0.79 over 3 seeds), the paper's premise" in \
+        A.regime_sentence(study(0.46, 0.64, 0.79))
+    # a mean below 1 from seeds on both sides of it is no head bias
+    neither = A.regime_sentence(study(1.13, 0.49, 1.01))
+    assert "not biased either way in every seed (0.88, 0.49 to 1.13 over 3 seeds;" in neither and "premise" in neither
+    assert "head (" not in neither
+    assert "over-predicts the tail (5.0 > 1" not in A.regime_sentence(study(5.09, 4.76, 5.2))
+    assert "over-predicts the tail (5.02 > 1, 4.76 to 5.20 over 3 seeds)" in A.regime_sentence(study(5.09, 4.76, 5.2))
+    assert "either way in every seed (0.95; a bias needs every seed below 0.9 or above 1.1)" in \
+        A.regime_sentence(study(0.95))                                            # one seed, within the margin
