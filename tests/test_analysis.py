@@ -283,3 +283,14 @@ def test_regime_sentence_calls_a_start_biased_only_when_every_seed_is():
     assert "over-predicts the tail (5.02 > 1, 4.76 to 5.20 over 3 seeds)" in A.regime_sentence(study(5.09, 4.76, 5.2))
     assert "either way in every seed (0.95; a bias needs every seed below 0.9 or above 1.1)" in \
         A.regime_sentence(study(0.95))                                            # one seed, within the margin
+
+
+def test_transfer_sentence_reads_what_stage_2_pasted():
+    transfer = {"pasted_pixels": 643.2, "transfer_fraction": 0.0098, "pasted_recognised": 0.18, "pasted_ignored": 0.52,
+                "pasted_right": 0.11, "pasted_other_tail": 0.02, "pasted_head": 0.34}
+    summary = {"rows": [{"row": "+ST"}, {"row": "+In", "transfer": transfer}]}
+    assert A.transfer_sentence(summary, "+In") == (
+        "+In pasted 643 pixels a batch (0.98% of it); the model labelled 18% of them as their source class, and the "
+        "MPT label of It_ct there was: ignored 52%, the right tail class 11%, another tail class 2%, a head class 34%.")
+    assert A.transfer_sentence(summary, "+ST") == ""                   # no content transfer, nothing pasted
+    assert A.transfer_sentence(summary, "+Out") == ""                  # a row the study did not train

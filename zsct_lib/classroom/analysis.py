@@ -361,6 +361,23 @@ def _start_bias(entry: dict) -> str:
 # ================================================================== notebook 05: content transfer
 
 
+def transfer_sentence(summary: dict, row: str = "+Out") -> str:
+    """What a study row's stage 2 pasted (`content_transfer.TransferredBatch.diagnostics`, mean over its steps
+    and seeds), in one sentence: pixels per batch and their share, the share the model already labels as
+    their source class in It_ct, and eq 17's label mix there under the MPT label of It_ct. Empty when the
+    row did not record it."""
+    entry = next((e for e in summary["rows"] if e["row"] == row and e.get("transfer")), None)
+    if entry is None:
+        return ""
+    t = entry["transfer"]
+    mix = ", ".join(f"{name} {100 * t[key]:.0f}%" for name, key in
+                    (("ignored", "pasted_ignored"), ("the right tail class", "pasted_right"),
+                     ("another tail class", "pasted_other_tail"), ("a head class", "pasted_head")))
+    return (f"{row} pasted {t['pasted_pixels']:.0f} pixels a batch ({100 * t['transfer_fraction']:.2f}% of it); the "
+            f"model labelled {100 * t['pasted_recognised']:.0f}% of them as their source class, and the MPT label of "
+            f"It_ct there was: {mix}.")
+
+
 def pick_sources(counts, median: float, above: int = 4, below: int = 2) -> list[int]:
     """Indices of the first `above` images whose tail-pixel count passes the median gate and the first
     `below` that have tail pixels but do not pass (so the gate visibly matters), in index order."""
