@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from zsct_lib.config import ConfigError
+from zsct_lib.config import ConfigError, load_config
 from zsct_lib.experiments.ablation import ROWS, AblationError, Schedule, reuse_conflicts, run_ablation, select_rows
 from zsct_lib.paths import RESULTS_DIR
 
@@ -18,12 +18,16 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "ablation.json").read_text())
     assert saved["protocol"] == "19-class" and saved["seeds"] == 2
+    # the size it trained and scored at, and the --set that made it, are in the summary and the table
+    assert saved["image_size"] == [load_config("tiny", TINY).data.height, load_config("tiny", TINY).data.width]
+    assert saved["config_overrides"] == list(TINY)
     for row in saved["rows"]:
         assert row["seeds"] == 2 and len(row["per_class"]) == 19 and row["miou_std"] is not None
     table = (tmp_path / "ablation.md").read_text().splitlines()
     for start in ("| +Out | x", "| +Out | 49.6 |", "| +Out | end |"):        # ours, the paper's, the pseudo labels'
         assert sum(line.startswith(start) for line in table) == 1, start
     assert "Table 3" in "\n".join(table) and "Training time:" in table[-1]
+    assert f"images {saved['image_size'][0]}x{saved['image_size'][1]}, mean ± std over 2 seeds" in table[0]
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()
     assert json.loads((tmp_path / "plus_In" / "seed0" / "metrics.jsonl").read_text().splitlines()[0])["step"] > 2

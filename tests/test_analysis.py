@@ -107,6 +107,9 @@ def test_ablation_comparison_sets_rows_beside_the_paper(fake_ablation_summary):
     assert "46.6" in lines["Sty"] and "30.9" in lines["Sty"]              # the paper's Table 3 row
     assert "+1.1" in lines["+ST"] and "-0.7" in lines["+ST"]              # the paper's steps: 46.9 -> 48.0, 30.6 -> 29.9
     assert "+1.0" in lines["+Cyc"]                                        # ours: 11 -> 12
+    assert "19-class protocol, 1 seed(s)" in text.splitlines()[-1]        # a summary without its size
+    sized = A.ablation_comparison({**fake_ablation_summary, "image_size": [128, 256]})
+    assert "19-class protocol, 128x256, 1 seed(s)" in sized.splitlines()[-1]
 
 
 def test_per_image_scores(target):

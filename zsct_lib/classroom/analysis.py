@@ -494,8 +494,10 @@ def ablation_comparison(summary: dict) -> str:
         lines.append(line.rstrip())
         if chain:
             previous, previous_paper = ours, theirs
+    size = summary.get("image_size")
     lines.append(f"ours: embedded benchmark {summary['benchmark']}, {summary['protocol']} protocol, "
-                 f"{summary['seeds']} seed(s); paper: {paper.get('title', '-')}")
+                 + (f"{size[0]}x{size[1]}, " if size else "")
+                 + f"{summary['seeds']} seed(s); paper: {paper.get('title', '-')}")
     return "\n".join(lines)
 
 

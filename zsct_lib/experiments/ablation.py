@@ -356,7 +356,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
             results.setdefault(row_name, []).append(result)
     bar.close()
 
-    summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule)
+    summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule,
+                                 image_size=(base["data"]["height"], base["data"]["width"]), overrides=overrides)
     text = "\n".join(filter(None, (ablation_markdown(summary), ablation_findings(summary), regime_markdown(summary),
                                    pseudo_label_markdown(summary), _timing(out, summary))))
     write_text_atomically(out / "ablation.json", json.dumps(summary, indent=2))     # a study re-summarised
@@ -395,7 +396,11 @@ def _mean_pseudo_labels(scored: list[dict], classes: list[str]) -> dict:
 BIAS_KEYS = ("tail_predicted_over_true", "tail_precision", "tail_recall", "road_iou")
 
 
-def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds: int, schedule: Schedule) -> dict:
+def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds: int, schedule: Schedule,
+                       image_size: tuple[int, int] | None = None, overrides=()) -> dict:
+    """ablation.json: each row's scores over seeds (mean and spread, per class, per seed), its regime and
+    pseudo labels, the schedule, the image size the study trained and scored at (height, width) and the
+    `--set` overrides of its config, so that a study at another size reads as one."""
     classes = [CLASS_NAMES[c] for c in protocol_classes(protocol)]
     table = []
     for row in rows:
@@ -422,6 +427,7 @@ def summarize_ablation(results: dict, rows, benchmark: str, protocol: str, seeds
                 entry[stage] = _mean_pseudo_labels(scored, classes)
         table.append(entry)
     return {"benchmark": benchmark, "protocol": f"{protocol}-class", "seeds": seeds,
+            **({"image_size": list(image_size)} if image_size else {}), "config_overrides": list(overrides or ()),
             "schedule": {"source_only": schedule.source_only, "stage1": schedule.stage1, "stage2": schedule.stage2,
                          "overrides": schedule.extra, "adapted_rows": schedule.adapt},
             "rows": table, "paper": PAPER_ABLATION.get(benchmark)}
@@ -432,8 +438,9 @@ def ablation_markdown(summary: dict) -> str:
     classes = list(summary["rows"][0]["per_class"])
     short = [c.replace("traffic ", "")[:6] + ("*" if CLASS_NAMES.index(c) in TAIL_CLASSES else "") for c in classes]
     one_seed = summary["seeds"] == 1         # no spread to give: one seed's scores, without "± 0.0"
+    size = summary.get("image_size")          # studies summarised before it was recorded give none
     lines = [f"Ablation on the embedded benchmark `{summary['benchmark']}`, {summary['protocol']} protocol, "
-             + ("one seed" if one_seed else f"mean ± std over {summary['seeds']} seeds") + " (IoU in %; * tail class).",
+             + (f"images {size[0]}x{size[1]}, " if size else "") + ("one seed" if one_seed else f"mean ± std over {summary['seeds']} seeds") + " (IoU in %; * tail class).",
              "", "| row | Sty | Cyc | ST | In | Out | " + " | ".join(short) + " | mIoU | mIoU_tail |",
              "|---|---|---|---|---|---|" + "---|" * len(classes) + "---|---|"]
     fmt = lambda m, s: "-" if m is None else f"{m:.1f}" if one_seed else f"{m:.1f} ± {s:.1f}"  # noqa: E731
