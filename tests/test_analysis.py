@@ -282,7 +282,6 @@ def test_regime_sentence_calls_a_start_biased_only_when_every_seed_is():
     neither = A.regime_sentence(study(1.13, 0.49, 1.01))
     assert "not biased either way in every seed (0.88, 0.49 to 1.13 over 3 seeds;" in neither and "premise" in neither
     assert "head (" not in neither
-    assert "over-predicts the tail (5.0 > 1" not in A.regime_sentence(study(5.09, 4.76, 5.2))
     assert "over-predicts the tail (5.02 > 1, 4.76 to 5.20 over 3 seeds)" in A.regime_sentence(study(5.09, 4.76, 5.2))
     assert "either way in every seed (0.95; a bias needs every seed below 0.9 or above 1.1)" in \
         A.regime_sentence(study(0.95))                                            # one seed, within the margin
