@@ -126,6 +126,11 @@ def test_findings_pair_the_seeds_and_measure_the_gap():
     assert gap_closed(summary) == 0.6                                         # (28 - 22) / (32 - 22)
     text = ablation_findings(summary)
     assert "closes 60%" in text and "not shown: the interval includes 0 (+2.5 [-3.9, +8.8] points" in text
+    assert "Δ tail recall" not in text                                        # runs that did not measure it
+    for row, recall in zip(summary["rows"], (30, 20, 28, 40)):
+        for seed, bump in zip(row["per_seed"], (0, 2)):
+            seed.update(tail_recall=recall + bump, tail_precision=50 - bump)
+    assert "| +ST -> +Out | +8.0 [+8.0, +8.0] | +0.0 [+0.0, +0.0] |" in ablation_findings(summary)
     assert paired_difference(summary, "+In", "+ST") is None                  # a row that was not run
     summary["rows"][2]["per_seed"] = [{"miou": 30, "miou_tail": 8}, {"miou": 34, "miou_tail": 10.5}]
     d = paired_difference(summary, "+Out", "+ST", "miou_tail")                # differences 5 and 5.5

@@ -537,8 +537,8 @@ def _share(closed: float | None) -> str:
 
 
 def ablation_findings(summary: dict) -> str:
-    """Markdown: each step's change (mean of the per-seed paired differences with its 95% t-interval),
-    the share of the NonAdapt -> Oracle gap the full method closes, and the study's questions
+    """Markdown: each step's change (mean of the per-seed paired differences with its 95% t-interval) in
+    mIoU and mIoU_tail, and in tail recall and precision where the runs measured them; the share of the NonAdapt -> Oracle gap the full method closes, and the study's questions
     (half the gap on mIoU; does +Out raise mIoU_tail over +ST; does context-aware transfer beat
     plain transfer), each answered from its interval."""
     lines = ["| step | Δ mIoU [95% interval] | Δ mIoU_tail [95% interval] | per-seed Δ mIoU_tail |", "|---|---|---|---|"]
@@ -548,6 +548,13 @@ def ablation_findings(summary: dict) -> str:
             continue
         lines.append(f"| {baseline} -> {row} | {_interval(miou)} | {_interval(tail)} | "
                      f"{', '.join(f'{d:+.1f}' for d in tail.diffs)} |")
+    # where the tail's score comes from: recall and precision, paired the same way (runs that measured them)
+    regime = [(f"{baseline} -> {row}", paired_difference(summary, row, baseline, "tail_recall"),
+               paired_difference(summary, row, baseline, "tail_precision")) for row, baseline in STEPS]
+    regime = [(step, recall, precision) for step, recall, precision in regime if recall is not None]
+    if regime:
+        lines += ["", "| step | Δ tail recall [95% interval] | Δ tail precision [95% interval] |", "|---|---|---|"]
+        lines += [f"| {step} | {_interval(recall)} | {_interval(precision)} |" for step, recall, precision in regime]
     closed, closed_tail = gap_closed(summary), gap_closed(summary, key="miou_tail")
     if closed is not None:
         lines += ["", f"The full method (+Out) closes {100 * closed:.0f}% of the NonAdapt -> Oracle gap in mIoU "
