@@ -289,3 +289,30 @@ def test_a_one_seed_table_gives_no_spread():
     three = ablation_markdown({"benchmark": "gta_like", "protocol": "19-class", "seeds": 3,
                                "rows": [{**entry, "miou_std": 1.25}]})
     assert "mean ± std over 3 seeds" in three and "| 26.2 ± 1.2 | 18.5 ± 0.0 |" in three
+
+
+def test_shipped_models_are_the_trained_weights_in_half_precision(tmp_path, capsys):
+    import torch
+
+    from zsct_lib.checkpoint import load_model
+    from zsct_lib.paths import load_study_model, study_run_folder
+
+    schedule = Schedule(source_only=3, stage1=1, stage2=0, val_size=2, extra=["train.checkpoint_every=100"])
+    with pytest.raises(AblationError, match=r"--ship-models \+Out: not a row of this study \(NonAdapt, Oracle\)"):
+        run_ablation("tiny", tmp_path / "study_x", seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,Oracle",
+                     schedule=schedule, ship_models=["+Out"])
+    run_ablation("tiny", tmp_path / "results" / "study_x", seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,Oracle",
+                 schedule=schedule, ship_models=["NonAdapt"])
+    run = study_run_folder(tmp_path / "results" / "study_x", "NonAdapt", 0)
+    assert (run / "model.pt").stat().st_size < (run / "checkpoint.pt").stat().st_size / 2     # no optimizer states
+    assert not (study_run_folder(tmp_path / "results" / "study_x", "Oracle", 0) / "model.pt").exists()
+    (tmp_path / "zsct_lib").mkdir()                 # tmp_path reads as a repository (`paths.repo_root`)
+    (tmp_path / "zsct_lib" / "__init__.py").touch()
+    shipped, cfg, path = load_study_model("x", "NonAdapt", 0, root=tmp_path)
+    trained, _ = load_model(run / "checkpoint.pt")
+    images = torch.rand(2, 3, cfg.data.height, cfg.data.width)
+    with torch.no_grad():   # the float16 copy predicts what the trained model predicts
+        agree = (shipped.predict(images).argmax(1) == trained.predict(images).argmax(1)).float().mean()
+    assert path == run / "model.pt" and agree > 0.99
+    with pytest.raises(FileNotFoundError, match=r"no model of row '\+Out' seed 0 at .*plus_Out/seed0/model.pt"):
+        load_study_model("x", "+Out", 0, root=tmp_path)

@@ -120,7 +120,8 @@ def cmd_ablate(args) -> int:
     if args.starts:                                    # run_ablation refuses it without --study
         schedule = dataclasses.replace(schedule or (QUICK if args.quick else Schedule()), starts=args.starts)
     run_ablation(args.config, args.out, seeds=args.seeds, quick=args.quick, overrides=args.overrides,
-                 jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides)
+                 jobs=args.jobs, rows=args.rows, schedule=schedule, adapt_overrides=args.adapt_overrides,
+                 ship_models=[name.strip() for name in (args.ship_models or "").split(",") if name.strip()])
     return 0
 
 
@@ -230,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "sampling); default all")
     p.add_argument("--adapt-set", dest="adapt_overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override for the adapted rows only (they fine-tune NonAdapt), e.g. optim.seg_lr=0.001")
+    p.add_argument("--ship-models", default=None, metavar="ROWS",
+                   help="comma list of rows whose seed-0 run keeps a weights-only model.pt (float16) to commit, "
+                        "for the notebooks, e.g. NonAdapt,+Out")
     p.set_defaults(func=cmd_ablate)
 
     p = sub.add_parser("bench", help="time the full training iteration for speed options")

@@ -6,6 +6,8 @@
   named by the environment variable `DEMO_DIR_ENV` (ZSCT_DEMO_DIR), then results/demo, then runs/demo;
 * `dise_stage_checkpoint`, `load_dise_stage_model`: the shipped DISE-stage models (`zsct pretrain`),
   results/dise_stage_<benchmark>/seed<k>/model.pt;
+* `study_run_folder`, `load_study_model`: one run of a committed study, results/study_<name>/<row>/seed<k>,
+  and the weights-only model.pt that `zsct ablate --ship-models` keeps there;
 * `load_from_scratch_model`: the full method trained from scratch with DISE's own style encoders and
   generators (results/full_method_from_scratch), the series' example of style codes that do nothing;
 * `relative_to_repo`: a path as the notebooks print it (no local absolute paths in saved outputs);
@@ -90,6 +92,27 @@ def load_dise_stage_model(benchmark: str = "gta_like", seed: int = 0, root=None)
     return model, cfg, path
 
 
+def study_run_folder(study_dir, row: str, seed: int) -> Path:
+    """The folder of one run of a study: <study_dir>/<row, "+" read "plus_", spaces "_">/seed<k>
+    ("+Out context-aware" seed 0 -> plus_Out_context-aware/seed0)."""
+    return Path(study_dir) / row.replace(" ", "_").replace("+", "plus_") / f"seed{seed}"
+
+
+def load_study_model(study: str = "gta_like_128x256", row: str = "+Out", seed: int = 0, root=None):
+    """(model in eval mode, its Config, checkpoint path) of one row of a committed study
+    (results/study_<study>/<row>/seed<k>/model.pt, weights only, kept by `zsct ablate --ship-models`).
+    Raises FileNotFoundError, saying how to make it, when it is absent."""
+    from .checkpoint import load_model
+
+    folder = repo_root(root) / "results" / f"study_{study}"
+    path = study_run_folder(folder, row, seed) / "model.pt"
+    if not path.is_file():
+        raise FileNotFoundError(f"no model of row {row!r} seed {seed} at {path}: the study ships seed 0 of the rows "
+                                f"its command names with --ship-models (`make ablate-128x256` for study_gta_like_128x256)")
+    model, cfg = load_model(path)
+    return model, cfg, path
+
+
 def load_from_scratch_model(root=None):
     """(model in eval mode, its Config, checkpoint path) of the full method trained from scratch on the
     GTA-like benchmark: the tiny preset with DISE's batch-norm style encoders and transposed-convolution
@@ -125,4 +148,5 @@ def relative_to_repo(path, root=None) -> str:
 
 
 __all__ = ["DEMO_DIR_ENV", "RUNS_DIR_ENV", "PACKAGE_ROOT", "RESULTS_DIR", "repo_root", "demo_checkpoint", "load_demo_model",
-           "dise_stage_checkpoint", "load_dise_stage_model", "load_from_scratch_model", "resolve_checkpoint_path", "relative_to_repo", "write_atomically", "write_text_atomically"]
+           "dise_stage_checkpoint", "load_dise_stage_model", "load_from_scratch_model", "study_run_folder", "load_study_model",
+           "resolve_checkpoint_path", "relative_to_repo", "write_atomically", "write_text_atomically"]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..config import ConfigError, _merge, config_from_dict, flatten_config, load_config, parse_overrides
 from ..labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
-from ..paths import RESULTS_DIR, write_text_atomically
+from ..paths import RESULTS_DIR, study_run_folder, write_text_atomically
 from .paired import PairedDifference, gap_closed, mean_std, paired_difference
 
 # Published ablations (DeepLab-v2 ResNet-101 on Cityscapes val): (mIoU, mIoU_tail). Tables 1-4 of the paper.
@@ -280,18 +280,24 @@ def select_rows(names: str | None, start: str = "nonadapt"):
 
 
 def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = False, overrides=None, jobs: int = 2,
-                 rows=ROWS, schedule: Schedule | None = None, adapt_overrides=None) -> dict:
+                 rows=ROWS, schedule: Schedule | None = None, adapt_overrides=None, ship_models=()) -> dict:
     """Train every row of `rows` for each seed under `out/<row>/seed<k>` and write ablation.json,
     ablation.md and ablation.png. Finished runs (with eval.json) are reused, so a stopped study resumes;
     one trained with another config is refused before anything trains (`reuse_conflicts`).
 
     `overrides` apply to every row; `adapt_overrides` (KEY=VALUE) only to the rows that fine-tune
-    NonAdapt's weights, as the paper fine-tunes DISE at a lower learning rate than it was trained with."""
+    NonAdapt's weights, as the paper fine-tunes DISE at a lower learning rate than it was trained with.
+    `ship_models` (row names): seed 0 of each keeps a weights-only model.pt (float16) beside its eval.json,
+    small enough to commit, for the notebooks (`paths.load_study_model`)."""
     from tqdm.auto import tqdm
 
     schedule = dataclasses.replace(schedule or (QUICK if quick else Schedule()))
     rows = select_rows(rows, schedule.start) if isinstance(rows, str) or rows is None else rows
     schedule.adapt = [*schedule.adapt, *(adapt_overrides or [])]
+    unknown = [name for name in ship_models if name not in [row.name for row in rows]]
+    if unknown:
+        raise AblationError(f"--ship-models {','.join(unknown)}: not a row of this study "
+                            f"({', '.join(row.name for row in rows)})")
     base = load_config(config, overrides).to_dict()
     config_from_dict(_merge(base, parse_overrides(schedule.adapt)))   # a bad adapted-row override fails now, not after NonAdapt
     benchmark = base["data"]["benchmark"]
@@ -310,7 +316,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     out.mkdir(parents=True, exist_ok=True)
     base["train"]["threads"] = 1 if jobs > 1 else base["train"]["threads"]
     by_name = {row.name: row for row in rows}
-    run_dir = lambda row, seed: out / row.name.replace(" ", "_").replace("+", "plus_") / f"seed{seed}"  # noqa: E731
+    run_dir = lambda row, seed: study_run_folder(out, row.name, seed)  # noqa: E731
 
     def jobs_for(selected):
         """[(row name, (config dict, run folder, stage-1 checkpoint to start from))] for every seed."""
@@ -355,6 +361,8 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
         for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs, finished)):
             results.setdefault(row_name, []).append(result)
     bar.close()
+    for name in ship_models:
+        _ship_model(run_dir(by_name[name], 0))
 
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule,
                                  image_size=(base["data"]["height"], base["data"]["width"]), overrides=overrides)
@@ -367,6 +375,21 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     print(text)
     print(f"results: {out / 'ablation.md'}, {out / 'ablation.json'}, {out / 'ablation.png'}; a line per run in {log}")
     return summary
+
+
+def _ship_model(run: Path) -> None:
+    """A weights-only float16 model.pt from the run's checkpoint.pt, unless one as new is there. A run
+    whose checkpoint is gone (a fresh clone reuses eval.json alone) keeps the model.pt it has."""
+    from ..checkpoint import export_weights
+
+    checkpoint, model = run / "checkpoint.pt", run / "model.pt"
+    if not checkpoint.exists():
+        if not model.exists():
+            print(f"no model.pt shipped for {run}: its checkpoint.pt is gone; remove {run} and run the study again")
+        return
+    if not model.exists() or model.stat().st_mtime < checkpoint.stat().st_mtime:
+        export_weights(checkpoint, model, half=True)
+        print(f"shipped {model} (weights only, float16)")
 
 
 def _timing(out: Path, summary: dict) -> str:
