@@ -128,6 +128,20 @@ def export_weights(checkpoint, out, half: bool = False) -> Path:
     return Path(out)
 
 
+def ship_weights(run) -> None:
+    """A run folder's weights-only float16 model.pt from its checkpoint.pt, unless one as new is there
+    (`zsct ablate --ship-models`). A run whose checkpoint is gone (a fresh clone keeps eval.json and
+    model.pt only) keeps the model.pt it has."""
+    checkpoint, model = Path(run) / "checkpoint.pt", Path(run) / "model.pt"
+    if not checkpoint.exists():
+        if not model.exists():
+            print(f"no model.pt shipped for {run}: its checkpoint.pt is gone; remove {run} and run the study again")
+        return
+    if not model.exists() or model.stat().st_mtime < checkpoint.stat().st_mtime:
+        export_weights(checkpoint, model, half=True)
+        print(f"shipped {model} (weights only, float16)")
+
+
 def load_model(path):
     """(model in eval mode, its Config) rebuilt from a checkpoint: the config it was trained with
     (without its initial weights: the checkpoint's weights replace them), then its weights."""

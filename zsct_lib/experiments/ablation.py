@@ -361,8 +361,9 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
         for (row_name, _), result in zip(batch, _parallel([job for _, job in batch], jobs, finished)):
             results.setdefault(row_name, []).append(result)
     bar.close()
+    from ..checkpoint import ship_weights
     for name in ship_models:
-        _ship_model(run_dir(by_name[name], 0))
+        ship_weights(run_dir(by_name[name], 0))
 
     summary = summarize_ablation(results, rows, benchmark, base["eval"]["protocol"], seeds, schedule,
                                  image_size=(base["data"]["height"], base["data"]["width"]), overrides=overrides)
@@ -375,21 +376,6 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
     print(text)
     print(f"results: {out / 'ablation.md'}, {out / 'ablation.json'}, {out / 'ablation.png'}; a line per run in {log}")
     return summary
-
-
-def _ship_model(run: Path) -> None:
-    """A weights-only float16 model.pt from the run's checkpoint.pt, unless one as new is there. A run
-    whose checkpoint is gone (a fresh clone reuses eval.json alone) keeps the model.pt it has."""
-    from ..checkpoint import export_weights
-
-    checkpoint, model = run / "checkpoint.pt", run / "model.pt"
-    if not checkpoint.exists():
-        if not model.exists():
-            print(f"no model.pt shipped for {run}: its checkpoint.pt is gone; remove {run} and run the study again")
-        return
-    if not model.exists() or model.stat().st_mtime < checkpoint.stat().st_mtime:
-        export_weights(checkpoint, model, half=True)
-        print(f"shipped {model} (weights only, float16)")
 
 
 def _timing(out: Path, summary: dict) -> str:
