@@ -291,7 +291,7 @@ def test_a_one_seed_table_gives_no_spread():
     assert "mean ± std over 3 seeds" in three and "| 26.2 ± 1.2 | 18.5 ± 0.0 |" in three
 
 
-def test_shipped_models_are_the_trained_weights_in_half_precision(tmp_path, capsys):
+def test_shipped_models_are_the_trained_weights_in_half_precision(tmp_path):
     import torch
 
     from zsct_lib.checkpoint import load_model
@@ -301,6 +301,7 @@ def test_shipped_models_are_the_trained_weights_in_half_precision(tmp_path, caps
     with pytest.raises(AblationError, match=r"--ship-models \+Out: not a row of this study \(NonAdapt, Oracle\)"):
         run_ablation("tiny", tmp_path / "study_x", seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,Oracle",
                      schedule=schedule, ship_models=["+Out"])
+    assert not (tmp_path / "study_x").exists()          # refused before anything was written
     run_ablation("tiny", tmp_path / "results" / "study_x", seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,Oracle",
                  schedule=schedule, ship_models=["NonAdapt"])
     run = study_run_folder(tmp_path / "results" / "study_x", "NonAdapt", 0)
