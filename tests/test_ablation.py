@@ -27,6 +27,7 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     for start in ("| +Out | x", "| +Out | 49.6 |", "| +Out | end |"):        # ours, the paper's, the pseudo labels'
         assert sum(line.startswith(start) for line in table) == 1, start
     assert "Table 3" in "\n".join(table) and "Training time:" in table[-1]
+    assert "CPU threads per run: 1;" in table[-1]          # jobs=2: one thread each, read from the runs' configs
     assert f"images {saved['image_size'][0]}x{saved['image_size'][1]}, mean ± std over 2 seeds" in table[0]
     # +In and +Out started from the stage-1 checkpoint of +ST instead of training their own first stage
     assert not (tmp_path / "plus_In" / "seed0" / "stage1.pt").exists()

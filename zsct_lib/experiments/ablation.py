@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from ..config import ConfigError, _merge, config_from_dict, flatten_config, load_config, parse_overrides
 from ..labels import CLASS_NAMES, TAIL_CLASSES, protocol_classes
@@ -380,14 +381,19 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
 
 def _timing(out: Path, summary: dict) -> str:
     """A line with the study's training time: the sum over its runs of the seconds their metrics.jsonl
-    logs (training steps only, without evaluation), in minutes of one CPU thread each."""
-    seconds = 0.0
+    logs (training steps only, without evaluation), and the CPU threads their config.yaml names. How many
+    ran at once is not a run's property (a study may be built by several commands): ablation.log has it."""
+    seconds, threads = 0.0, set()
     for metrics in out.glob("*/seed*/metrics.jsonl"):
         logged = [json.loads(line).get("seconds") for line in metrics.read_text().splitlines() if '"seconds"' in line]
         seconds += logged[-1] if logged else 0.0
+        run_config = metrics.parent / "config.yaml"
+        if run_config.is_file():
+            threads.add(yaml.safe_load(run_config.read_text())["train"]["threads"])
     summary["train_minutes"] = round(seconds / 60, 1)
+    named = ", ".join("torch's default" if t == 0 else str(t) for t in sorted(threads)) or "not recorded"
     return (f"Training time: {seconds / 60:.0f} minutes summed over the {len(list(out.glob('*/seed*/eval.json')))} "
-            "runs (one thread each; two run side by side on two cores), evaluation not counted.\n")
+            f"runs, evaluation not counted (CPU threads per run: {named}; when each run ended: ablation.log).\n")
 
 
 def _mean_pseudo_labels(scored: list[dict], classes: list[str]) -> dict:
