@@ -64,28 +64,32 @@ ablate: $(STAMP)
 	$(VENV)/bin/zsct ablate --config dise_stage --study --rows study --seeds 3 --out runs/study_gta_like
 	$(VENV)/bin/zsct ablate --config dise_stage_synthia --study --rows study --seeds 3 --out runs/study_synthia_like
 
-# The study at 128x256, built in parts: the DISE stage at that size for seeds 0..STUDY_SEEDS-1 (two at a
-# time, about 2 h 20 min each on one core), then the rows that fine-tune it, two at a time (about 2 h for
-# the paper's rows of two seeds, 1 h 35 min more for the named options and rare-class sampling of three).
-# Finished seeds and runs are reused, and an interrupted one resumes from its checkpoint, so each
-# `make ablate-128x256 STUDY_SEEDS=k` adds a seed. The rows: the paper's, two named options of its regime
-# and rare-class sampling; "+Out dataset class weights" would need a DISE stage of its own at 128x256
-# (another 2 h 20 min a seed), which this study does not train. Seed 0 of NonAdapt and +Out keeps its
-# weights (model.pt) for notebook 07.
+# The study at 128x256, built in parts: the DISE stage at that size for seeds 0..STUDY_SEEDS-1 (two at
+# a time, 85 to 140 min each on one core in fp32), the DISE stage with the inverse-frequency class
+# weights for the row "+Out dataset class weights" likewise, then the rows that fine-tune them, two at a
+# time (about 6 h for the 13 rows of three seeds: the 12 others took 631 minutes of one core). Finished
+# seeds and runs are reused, and an interrupted one resumes from its checkpoint, so each
+# `make ablate-128x256 STUDY_SEEDS=k` adds a seed. The rows: the paper's, the named options of its
+# regime and rare-class sampling. Seed 0 of NonAdapt and +Out keeps its weights (model.pt) for notebook
+# 07. Every run is fp32 (train.amp=fp32) on any CPU: the configs' "auto" gives bf16 where the CPU
+# computes it natively, and a study's seeds must not differ in precision.
 STUDY_SEEDS ?= 1
-SIZE_128X256 := --set data.height=128 --set data.width=256 --set data.crop_height=128 --set data.crop_width=256
-STUDY_128X256_ROWS := NonAdapt,Sty,+Cyc,+ST,+In,+Out,+Out context-aware,+In with L_st kept,+Out whole objects,+ST rare-class sampling,+Out rare-class sampling,Oracle
-# $(call study_128x256,config,DISE-stage folder,study folder)
+SIZE_128X256 := --set data.height=128 --set data.width=256 --set data.crop_height=128 --set data.crop_width=256 \
+  --set train.amp=fp32
+STUDY_128X256_ROWS := NonAdapt,Sty,+Cyc,+ST,+In,+Out,+Out context-aware,+In with L_st kept,+Out whole objects,+Out dataset class weights,+ST rare-class sampling,+Out rare-class sampling,Oracle
+# $(call study_128x256,config,benchmark,study folder)
 define study_128x256
-	$(VENV)/bin/zsct pretrain --config $(1) --seeds $(STUDY_SEEDS) --jobs 2 $(SIZE_128X256) --out $(2)
-	$(VENV)/bin/zsct ablate --config $(1) --study $(SIZE_128X256) --starts $(2) \
+	$(VENV)/bin/zsct pretrain --config $(1) --seeds $(STUDY_SEEDS) --jobs 2 $(SIZE_128X256) --out results/dise_stage_$(2)_128x256
+	$(VENV)/bin/zsct pretrain --config $(1) --seeds $(STUDY_SEEDS) --jobs 2 $(SIZE_128X256) \
+	  --set loss.class_balance_counts=dataset --out results/dise_stage_strong_weights_$(2)_128x256
+	$(VENV)/bin/zsct ablate --config $(1) --study $(SIZE_128X256) --starts results/dise_stage_$(2)_128x256 \
 	  --rows "$(STUDY_128X256_ROWS)" --ship-models NonAdapt,+Out --seeds $(STUDY_SEEDS) --jobs 2 --out $(3)
 endef
 ablate-128x256: $(STAMP)
-	$(call study_128x256,dise_stage,results/dise_stage_gta_like_128x256,results/study_gta_like_128x256)
+	$(call study_128x256,dise_stage,gta_like,results/study_gta_like_128x256)
 
 ablate-128x256-synthia: $(STAMP)
-	$(call study_128x256,dise_stage_synthia,results/dise_stage_synthia_like_128x256,results/study_synthia_like_128x256)
+	$(call study_128x256,dise_stage_synthia,synthia_like,results/study_synthia_like_128x256)
 
 # The teacher's copy: notebooks/, with the solutions (collapsed cells tagged solution).
 lab: $(STAMP)

@@ -1,5 +1,6 @@
 """A quick ablation writes its files with the shape of Table 3 (the numbers of a smoke-size run mean nothing)."""
 import json
+import re
 
 import pytest
 
@@ -110,7 +111,7 @@ def test_malformed_adapt_override_fails_before_training(tmp_path):
 
 
 def test_findings_pair_the_seeds_and_measure_the_gap():
-    from zsct_lib.experiments.ablation import ablation_findings
+    from zsct_lib.experiments.study_tables import ablation_findings
     from zsct_lib.experiments.paired import gap_closed, paired_difference
 
     def entry(name, per_seed):
@@ -278,9 +279,35 @@ def test_a_study_at_another_size_needs_starts_made_at_that_size(tmp_path):
     assert _dise_stage_starts(load_config("dise_stage").to_dict(), 1) == ["results/dise_stage_gta_like/seed0/model.pt"]
 
 
+def test_a_row_with_its_own_dise_stage_at_another_size_looks_for_a_set_of_that_size(tmp_path, monkeypatch):
+    """The inverse-frequency row of a 128x256 study starts from the set dise_stage_strong_weights_gta_like_128x256
+    of the results folder (not the 64x128 set): missing, it is named with the command that makes it, carrying both the weights'
+    override and the size, and nothing is written."""
+    import dataclasses
+
+    from zsct_lib.config import load_config
+    from zsct_lib.experiments import STUDY
+    from zsct_lib.experiments.ablation import dise_stage_set_folder
+
+    sizes = ["data.height=128", "data.width=256", "data.crop_height=128", "data.crop_width=256"]
+    assert dise_stage_set_folder(load_config("dise_stage", sizes).to_dict(), "dise_stage_strong_weights") == \
+        RESULTS_DIR / "dise_stage_strong_weights_gta_like_128x256"
+    assert dise_stage_set_folder(load_config("dise_stage_synthia").to_dict(), "dise_stage_strong_weights") == \
+        RESULTS_DIR / "dise_stage_strong_weights_synthia_like"
+    schedule = dataclasses.replace(STUDY, starts=str(RESULTS_DIR / "dise_stage_gta_like_128x256"))
+    monkeypatch.setattr("zsct_lib.experiments.ablation.RESULTS_DIR", tmp_path / "results")   # a set not made yet
+    missing = tmp_path / "results" / "dise_stage_strong_weights_gta_like_128x256" / "seed0" / "model.pt"
+    with pytest.raises(AblationError, match=re.escape(f"{missing}, which is missing: run `zsct pretrain --config "
+                                                      "dise_stage --seeds 1 --set loss.class_balance_counts=dataset "
+                                                      "--set data.height=128")):
+        run_ablation("dise_stage", tmp_path / "study", seeds=1, rows="+Out dataset class weights", schedule=schedule,
+                     overrides=sizes)
+    assert not (tmp_path / "study").exists()
+
+
 def test_a_one_seed_table_gives_no_spread():
     """A study part of one seed prints its scores without '± 0.0', which would read as a measured spread."""
-    from zsct_lib.experiments.ablation import ablation_markdown
+    from zsct_lib.experiments.study_tables import ablation_markdown
 
     entry = {"row": "NonAdapt", "flags": dict.fromkeys(("Sty", "Cyc", "ST", "In", "Out"), False),
              "per_class": {"road": (43.3, 0.0), "pole": (12.6, 0.0)},
