@@ -54,6 +54,17 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     assert (tmp_path / "ablation.log").read_text().splitlines() == log
 
 
+def test_a_row_whose_stage1_start_is_gone_names_the_run_to_train_again(tmp_path, capsys):
+    """+In starts from the stage-1 checkpoint of +ST, which git does not keep: a study resumed from committed
+    runs without it is one error naming the +ST folder, before anything trains."""
+    schedule = Schedule(source_only=2, stage1=2, stage2=2, val_size=2, extra=["train.checkpoint_every=100"])
+    run_ablation("tiny", tmp_path, seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,+ST", schedule=schedule)
+    (tmp_path / "plus_ST" / "seed0" / "stage1.pt").unlink()
+    with pytest.raises(AblationError, match=re.escape(f"remove {tmp_path / 'plus_ST' / 'seed0'} to train it again")):
+        run_ablation("tiny", tmp_path, seeds=1, overrides=TINY, jobs=1, rows="NonAdapt,+ST,+In", schedule=schedule)
+    assert not (tmp_path / "plus_In").exists()
+
+
 def test_reuse_conflicts_name_the_keys_that_change_what_a_run_learns():
     saved = {"optim": {"seg_lr": 0.01}, "train": {"amp": "bf16", "threads": 1}, "data": {"num_workers": 0}}
     same = {"optim": {"seg_lr": 0.01}, "train": {"amp": "auto", "threads": 2}, "data": {"num_workers": 1}}

@@ -198,6 +198,16 @@ def _check_reusable(batch) -> None:
                               "or give another --out")
 
 
+def _check_stage1_starts(batch) -> None:
+    """Refuse, before anything trains, a row that would start from the stage-1 checkpoint of a finished run
+    that no longer has it (git keeps no stage1.pt): the run that made it must train again."""
+    for row_name, (_, run, start) in batch:
+        if start and not Path(start).is_file() and (Path(start).parent / "eval.json").is_file() \
+                and not (Path(run) / "eval.json").is_file():
+            raise AblationError(f"{row_name} starts from {start}, which its finished run no longer has (stage-1 "
+                                f"checkpoints are not kept in git): remove {Path(start).parent} to train it again")
+
+
 # The data keys of the image size: a study at another size than its config's needs starts made at that size
 IMAGE_SIZE_KEYS = ("height", "width", "crop_height", "crop_width")
 # The DISE-stage sets a study row may start from (Row.dise_stage), with the overrides that made them.
@@ -356,6 +366,7 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
               [r for r in rows if r.start_from_stage1_of]]
     results: dict[str, list[dict]] = {}
     _check_reusable(jobs_for(rows))
+    _check_stage1_starts(jobs_for(rows))
     log = out / "ablation.log"
     bar = tqdm(total=len(rows) * seeds, desc="ablation runs", unit="run")
     started = time.perf_counter()
