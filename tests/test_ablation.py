@@ -54,7 +54,7 @@ def test_quick_ablation_files_and_shape(tmp_path, capsys):
     assert (tmp_path / "ablation.log").read_text().splitlines() == log
 
 
-def test_a_row_whose_stage1_start_is_gone_names_the_run_to_train_again(tmp_path, capsys):
+def test_a_row_whose_stage1_start_is_gone_names_the_run_to_train_again(tmp_path):
     """+In starts from the stage-1 checkpoint of +ST, which git does not keep: a study resumed from committed
     runs without it is one error naming the +ST folder, before anything trains."""
     schedule = Schedule(source_only=2, stage1=2, stage2=2, val_size=2, extra=["train.checkpoint_every=100"])

@@ -365,8 +365,9 @@ def run_ablation(config: str, out: str | Path, seeds: int = 3, quick: bool = Fal
               [r for r in rows if r.name not in first and not r.start_from_stage1_of],
               [r for r in rows if r.start_from_stage1_of]]
     results: dict[str, list[dict]] = {}
-    _check_reusable(jobs_for(rows))
-    _check_stage1_starts(jobs_for(rows))
+    every_job = jobs_for(rows)
+    _check_reusable(every_job)
+    _check_stage1_starts(every_job)
     log = out / "ablation.log"
     bar = tqdm(total=len(rows) * seeds, desc="ablation runs", unit="run")
     started = time.perf_counter()
