@@ -68,6 +68,14 @@ def test_ablation_figures(tmp_path, fake_ablation_summary):
     assert (tmp_path / "a.png").stat().st_size > 0
 
 
+def test_ablation_figures_name_the_image_size_the_study_recorded(fake_ablation_summary):
+    titles = lambda summary: (P.ablation_comparison_figure(summary)._suptitle.get_text(),  # noqa: E731
+                              P.ablation_figure(summary).axes[0].get_title())
+    assert not any("128x256" in title for title in titles(fake_ablation_summary))
+    for title in titles({**fake_ablation_summary, "image_size": [128, 256]}):
+        assert "gta_like" in title and "128x256" in title
+
+
 def test_architecture_figure_saves_to_a_path(tmp_path):
     assert P.architecture_figure(tmp_path / "sub" / "arch.png").is_file()
 

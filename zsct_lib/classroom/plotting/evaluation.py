@@ -59,6 +59,13 @@ def confusion_figure(cm, title: str = "confusion matrix (rows: truth, normalised
     return fig
 
 
+def _image_size(summary: dict) -> str:
+    """"128x256, " where the study recorded its image size (a variant's studies at two sizes would
+    otherwise draw under one title), "" for studies summarised before it was."""
+    size = summary.get("image_size")
+    return f"{size[0]}x{size[1]}, " if size else ""
+
+
 def ablation_comparison_figure(summary: dict) -> Figure:
     """mIoU and mIoU_tail per ablation row, ours and the paper's each on its own scale (the paper's
     absolute numbers would dwarf our row-to-row changes): ours as mean ± std with each seed's value
@@ -92,7 +99,7 @@ def ablation_comparison_figure(summary: dict) -> Figure:
         if paper_rows:
             values = [paper[n][line] for n in paper_rows]
             theirs.set_xlim(max(0.0, min(values) - 5), max(values) + 2)
-    fig.suptitle(f"ours: {summary['benchmark']}, {summary['protocol']}, {summary['seeds']} seeds; "
+    fig.suptitle(f"ours: {summary['benchmark']}, {summary['protocol']}, {_image_size(summary)}{summary['seeds']} seeds; "
                  f"paper: {paper.get('title', '-')}", fontsize=9)
     fig.tight_layout()
     return fig
@@ -132,7 +139,8 @@ def ablation_figure(summary: dict, path=None):
         import pandas as pd
 
         sns.barplot(pd.DataFrame(records), x="row", y="IoU (%)", hue="metric", errorbar="sd", ax=ax)
-    ax.set_title(f"ablation on {summary['benchmark']} ({summary['protocol']} protocol, {summary['seeds']} seed{'' if summary['seeds'] == 1 else 's'})")
+    ax.set_title(f"ablation on {summary['benchmark']} ({summary['protocol']} protocol, {_image_size(summary)}"
+                 f"{summary['seeds']} seed{'' if summary['seeds'] == 1 else 's'})")
     # long row names ("+Out dataset class weights") slant and end under their bars, so neighbours never overlap
     plt.setp(ax.get_xticklabels(), rotation=30, ha="right", rotation_mode="anchor")
     fig.tight_layout()
